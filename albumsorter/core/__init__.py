@@ -1,0 +1,1 @@
+"""The app's core: everything except the GUI. Nothing in this package may import Qt."""

@@ -1,0 +1,220 @@
+"""Reading photos: recognise by content, decode once at the resolution detection needs, upright.
+
+Everything returned is in the coordinates of the photo as a person sees it upright (EXIF orientation
+applied). The file is read once into memory: its bytes are hashed (for move/rename detection) and
+decoded from the same buffer, so a photo is never read or decoded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF, as phones write them
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF_SUPPORTED = False
+
+# Formats we index; anything else Pillow can open (e.g. PDF, ICO) is not a photo.
+PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF"})
+
+# Refuse decompression bombs instead of eating the user's memory: 50,000 x 50,000 declared pixels is an
+# error, while a 200-megapixel panorama still opens.
+MAX_PIXELS = 250_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+EXIF_ORIENTATION = 0x0112
+EXIF_DATETIME_ORIGINAL = 0x9003
+EXIF_DATETIME = 0x0132
+
+
+class PhotoError(Exception):
+    """A file that cannot be indexed as a photo; the message is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class DecodedPhoto:
+    rgb: np.ndarray  # H x W x 3 uint8, upright, at most the requested long side
+    width: int  # full-resolution upright size
+    height: int
+    format: str
+    content_hash: str
+    taken_at: str | None  # ISO 8601 from EXIF, if present
+    scale: float  # full-resolution pixels per decoded pixel
+
+    @property
+    def decoded_size(self) -> tuple[int, int]:
+        return (self.rgb.shape[1], self.rgb.shape[0])
+
+
+def hash_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _taken_at(image: Image.Image) -> str | None:
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(0x8769).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
+        if not raw:
+            return None
+        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat()
+    except Exception:  # a corrupt EXIF block must not cost the photo
+        return None
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = int(image.getexif().get(EXIF_ORIENTATION, 1))
+        return value if 1 <= value <= 8 else 1
+    except Exception:
+        return 1
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    if not data:
+        raise PhotoError("empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise PhotoError(f"image too large to decode safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise PhotoError("not an image (unrecognised content)") from None
+    except Exception as exc:
+        raise PhotoError(f"unreadable image: {exc}") from None
+    if image.format not in PHOTO_FORMATS:
+        raise PhotoError(f"unsupported image format {image.format}")
+    if image.width * image.height > MAX_PIXELS:
+        raise PhotoError(f"image too large to decode safely ({image.width}x{image.height} pixels)")
+    return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """Any mode (CMYK, 16-bit, palette, grey, alpha) to 8-bit RGB; transparency over white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        peak = arr.max() or 1.0
+        return Image.fromarray((arr * (255.0 / max(peak, 255.0 if peak <= 255 else peak))).astype(np.uint8)).convert("RGB")
+    if image.mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / ((hi - lo) or 1.0) * 255.0
+        return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def read_file(path: Path | str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PhotoError("file disappeared before it could be read") from None
+    except PermissionError:
+        raise PhotoError("permission denied") from None
+    except IsADirectoryError:
+        raise PhotoError("is a folder, not a file") from None
+    except OSError as exc:
+        raise PhotoError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
+    """Decode photo bytes upright, at no more than `max_side` pixels on the long side (None: full size).
+
+    JPEGs are decoded in draft mode (DCT scaling), so a 12 MP photo needed at 2 MP costs a fraction of a
+    full decode. Raises PhotoError with a user-facing reason for anything that is not a usable photo.
+    """
+    content_hash = hash_bytes(data)
+    image = _open(data, name)
+    fmt = image.format
+    orientation = _orientation(image)
+    taken_at = _taken_at(image)
+    full_w, full_h = image.size
+    if orientation in (5, 6, 7, 8):
+        up_w, up_h = full_h, full_w
+    else:
+        up_w, up_h = full_w, full_h
+    try:
+        if max_side and fmt in ("JPEG", "MPO") and max(full_w, full_h) > max_side:
+            # Largest DCT reduction that still leaves at least ~90% of max_side.
+            need = max_side * 0.9 / max(full_w, full_h)
+            image.draft("RGB", (int(full_w * need) + 1, int(full_h * need) + 1))
+        image.seek(0)  # GIF/WebP animations: the first frame
+        image.load()
+        image = ImageOps.exif_transpose(image) if orientation != 1 else image
+        image = _to_rgb(image)
+        if max_side and max(image.size) > max_side:
+            factor = max_side / max(image.size)
+            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        rgb = np.asarray(image, dtype=np.uint8)
+    except PhotoError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
+        raise PhotoError(f"corrupt or truncated image: {exc}") from None
+    except MemoryError:
+        raise PhotoError("image too large to decode in memory") from None
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:
+        raise PhotoError("decoded to an empty image")
+    return DecodedPhoto(
+        rgb=rgb,
+        width=up_w,
+        height=up_h,
+        format=fmt,
+        content_hash=content_hash,
+        taken_at=taken_at,
+        scale=up_w / rgb.shape[1],
+    )
+
+
+def decode_file(path: Path | str, max_side: int | None = None) -> DecodedPhoto:
+    return decode(read_file(path), max_side, str(path))
+
+
+def load_upright_rgb(path: Path | str, max_side: int | None = None) -> np.ndarray:
+    """The photo upright as an RGB array (full resolution unless `max_side`)."""
+    return decode_file(path, max_side).rgb
+
+
+def is_photo(path: Path | str) -> bool:
+    """Cheap content check (header only) whether a file is a photo we index."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return sniff(head) is not None
+
+
+def sniff(head: bytes) -> str | None:
+    """Recognise a photo format from its first bytes (not the extension); None if it is not one."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "TIFF"
+    if head[:2] == b"BM":
+        return "BMP"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"):
+        return "HEIF"
+    return None

@@ -1,0 +1,69 @@
+"""Finding every face in a photo, small ones in group photos included.
+
+BlazeFace sees its input squeezed to 192 x 192 pixels, so in a 2000-pixel group photo a face 40 pixels
+wide shrinks to 4 and is lost. A whole-photo pass finds the large faces; overlapping tiles, each
+looked at on its own, find the small ones; duplicates are merged by overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from albumsorter.core.geometry import containment, iou
+from albumsorter.core.faces import DetectedFace, FaceDetector
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """How a decoded photo is searched for faces."""
+
+    max_side: int = 2048  # photos are decoded to at most this long side for detection
+    tile_size: int = 640  # square tiles of this size ...
+    tile_overlap: float = 0.25  # ... overlapping by this fraction, where the photo is larger than a tile
+    min_confidence: float = 0.5
+    merge_iou: float = 0.3
+
+
+def tile_origins(length: int, tile: int, overlap: float) -> list[int]:
+    """Start offsets covering [0, length) with tiles of `tile` overlapping by `overlap`."""
+    if length <= tile:
+        return [0]
+    step = max(1, int(tile * (1.0 - overlap)))
+    origins = list(range(0, length - tile, step))
+    origins.append(length - tile)
+    return sorted(set(origins))
+
+
+def merge_detections(faces: Sequence[DetectedFace], merge_iou: float) -> list[DetectedFace]:
+    """Greedy non-maximum suppression: keep the best-scoring face of each overlapping cluster.
+
+    A face cut by a tile border shows up partially in one tile and whole in another; a box mostly inside a
+    kept box (intersection over the smaller area) is such a partial duplicate and is dropped too.
+    """
+    kept: list[DetectedFace] = []
+    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(iou(face.box, k.box) < merge_iou and containment(face.box, k.box) < 0.6 for k in kept):
+            kept.append(face)
+    return sorted(kept, key=lambda f: (f.box[1], f.box[0]))
+
+
+def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSettings) -> list[DetectedFace]:
+    """All faces in an upright RGB photo, in its pixel coordinates."""
+    h, w = rgb.shape[:2]
+    found = list(detector.detect(rgb))
+    if max(h, w) > settings.tile_size:
+        for y in tile_origins(h, settings.tile_size, settings.tile_overlap):
+            for x in tile_origins(w, settings.tile_size, settings.tile_overlap):
+                tile = rgb[y : y + settings.tile_size, x : x + settings.tile_size]
+                for face in detector.detect(tile):
+                    found.append(
+                        DetectedFace(
+                            (face.box[0] + x, face.box[1] + y, face.box[2] + x, face.box[3] + y),
+                            face.score,
+                            face.keypoints + np.array([x, y], dtype=np.float32),
+                        )
+                    )
+    return merge_detections(found, settings.merge_iou)

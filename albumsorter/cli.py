@@ -117,7 +117,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from albumsorter.core.pipeline import RunControl
     from albumsorter.core.settings import remember_folder
 
-    folder = Path(args.folder).expanduser().absolute()
+    folder = Path(os.path.abspath(Path(args.folder).expanduser()))
     if not folder.is_dir():
         raise CliError(f"folder not found: {folder}", EXIT_NOT_FOUND)
     catalog_path = _catalog_path(args, folder)
@@ -267,7 +267,7 @@ def cmd_errors(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from albumsorter.core.benchmark import run_benchmark
 
-    folder = Path(args.folder).expanduser().absolute()
+    folder = Path(os.path.abspath(Path(args.folder).expanduser()))
     if not folder.is_dir():
         raise CliError(f"folder not found: {folder}", EXIT_NOT_FOUND)
     from albumsorter.core.classify import ModelError
@@ -374,11 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COMMANDS = ("index", "list", "query", "pick", "reject", "unflag", "export", "errors", "bench", "gui")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from albumsorter.core.native_logs import filter_native_stderr
+
+    filter_native_stderr()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `albumsorter` and `albumsorter FOLDER` open the window.
+    if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
+        argv = ["gui", *argv]
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        args = parser.parse_args(["gui", *(argv if argv is not None else sys.argv[1:])])
     try:
         return int(args.func(args))
     except CliError as exc:

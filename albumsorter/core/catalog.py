@@ -11,6 +11,7 @@ keeps its row, and re-detected faces inherit the corrections of the faces they r
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import re
 import sqlite3
@@ -42,7 +43,7 @@ def default_catalog_path(root: Path | str) -> Path:
     """One catalog per indexed folder, in the user's data directory (never inside the photo folder)."""
     import platformdirs
 
-    root = Path(root).expanduser().absolute()
+    root = Path(os.path.abspath(Path(root).expanduser()))
     digest = hashlib.sha1(str(root).encode("utf-8", "surrogateescape")).hexdigest()[:12]
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", root.name or "root")[:40]
     return Path(platformdirs.user_data_dir("AlbumSorter", appauthor=False)) / "catalogs" / f"{name}-{digest}.sqlite"

@@ -6,6 +6,7 @@ TFLite metadata written in (see models/face_detector/README.md): MediaPipe 1.2 s
 
 from __future__ import annotations
 
+import atexit
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,13 +44,32 @@ class DetectedFace:
         return DetectedFace(tuple(v * factor for v in self.box), self.score, self.keypoints * factor)
 
 
+def _import_mediapipe():
+    """Import MediaPipe Tasks without letting it pull in TensorFlow.
+
+    MediaPipe imports TensorFlow (seconds) only to decorate its docs when TensorFlow happens to be
+    installed, as in a training environment; the app never needs it.
+    """
+    import sys
+
+    blocked = "tensorflow" not in sys.modules
+    if blocked:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes `import tensorflow` fail fast
+    try:
+        import mediapipe
+        from mediapipe.tasks.python import vision
+    finally:
+        if blocked:
+            del sys.modules["tensorflow"]
+    return mediapipe, vision
+
+
 class FaceDetector:
     """Finds faces in an RGB uint8 image. Not thread-safe: one instance per worker thread."""
 
     def __init__(self, model_path: Path | str | None = None, min_confidence: float = 0.5) -> None:
-        from mediapipe.tasks.python import BaseOptions
-        from mediapipe.tasks.python.vision import FaceDetector as MPFaceDetector
-        from mediapipe.tasks.python.vision import FaceDetectorOptions
+        mp, vision = _import_mediapipe()
+        self._mp = mp
 
         path = Path(model_path) if model_path else detector_model_path()
         if not path.is_file():
@@ -57,17 +77,19 @@ class FaceDetector:
         self.model_path = path
         self.min_confidence = min_confidence
         try:
-            options = FaceDetectorOptions(
-                base_options=BaseOptions(model_asset_buffer=path.read_bytes()),
+            options = vision.FaceDetectorOptions(
+                base_options=mp.tasks.BaseOptions(model_asset_buffer=path.read_bytes()),
                 min_detection_confidence=min_confidence,
             )
-            self._detector = MPFaceDetector.create_from_options(options)
+            self._detector = vision.FaceDetector.create_from_options(options)
         except Exception as exc:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
+        self._closed = False
+        # MediaPipe's own finaliser fails noisily at interpreter shutdown; close before that.
+        atexit.register(self.close)
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
-        import mediapipe as mp
-
+        mp = self._mp
         rgb = np.ascontiguousarray(rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2), dtype=np.uint8)
         h, w = rgb.shape[:2]
         result = self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
@@ -88,7 +110,10 @@ class FaceDetector:
         return faces
 
     def close(self) -> None:
-        self._detector.close()
+        if not self._closed:
+            self._closed = True
+            self._detector.close()
+            atexit.unregister(self.close)
 
     def __enter__(self) -> "FaceDetector":
         return self

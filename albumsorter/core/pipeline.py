@@ -147,13 +147,25 @@ class Analyzer:
             pre = PreprocessConfig.from_dict({**pre.to_dict(), "enabled": options.preprocessing})
         self.preprocess = pre
         self._local = _WorkerModels()
+        self._created: list[FaceDetector] = []
+        self._lock = threading.Lock()
         self.detector_id = f"blazeface-full-range:{options.detection.max_side}:{options.detection.tile_size}"
 
     def _models(self) -> tuple[FaceDetector, ExpressionClassifier]:
         if self._local.detector is None:
             self._local.detector = FaceDetector(self.options.detector_model, self.options.detection.min_confidence)
             self._local.classifier = ExpressionClassifier(self.card, num_threads=1)
+            with self._lock:
+                self._created.append(self._local.detector)
         return self._local.detector, self._local.classifier
+
+    def close(self) -> None:
+        """Release the native detectors of all worker threads (the next run makes new ones)."""
+        with self._lock:
+            for detector in self._created:
+                detector.close()
+            self._created.clear()
+            self._local = _WorkerModels()
 
     def analyse(self, entry: FileEntry) -> PhotoAnalysis:
         """Read, decode once, detect, pre-process and classify one file. Never raises for a bad photo."""
@@ -247,7 +259,7 @@ class Indexer:
         control: RunControl | None = None,
     ) -> IndexSummary:
         """Index `root` (incrementally). `on_photo(photo_id, path)` fires after each stored photo."""
-        root = Path(root).expanduser().absolute()
+        root = Path(os.path.abspath(Path(root).expanduser()))
         if not root.is_dir():
             raise NotADirectoryError(f"not a folder: {root}")
         control = control or RunControl()
@@ -301,6 +313,23 @@ class Indexer:
                     if photo_id is not None:
                         on_photo(photo_id, path)
 
+        try:
+            self._analyse_all(todo, known, summary, progress, report, flush, pending_writes, on_photo, control)
+            summary.cancelled = control.cancelled
+            if not summary.cancelled:
+                # Photos no longer on disk are marked gone (their picks kept), unless the whole folder vanished.
+                if root.is_dir():
+                    vanished = [p for p, st in known.items() if p not in seen and st[3] != STATUS_GONE and not Path(p).exists()]
+                    summary.gone = self.catalog.mark_gone(vanished)
+                summary.reclassified = self._reclassify_stale(root, control, summary)
+        finally:
+            self.analyzer.close()
+        summary.elapsed = time.perf_counter() - start
+        report(None)
+        return summary
+
+    def _analyse_all(self, todo, known, summary, progress, report, flush, pending_writes, on_photo, control) -> None:
+        """Feed the worker pool (a bounded window, so pause and cancel act quickly) and store results."""
         workers = max(1, int(self.options.workers))
         queue = deque(todo)
         in_flight: set[Future] = set()
@@ -312,11 +341,11 @@ class Indexer:
                     if control.cancelled:
                         break
                     entry = queue.popleft()
-                    moved = self._reuse_by_content(entry, known, summary)
-                    if moved is not None:
+                    reused = self._reuse_by_content(entry, known, summary)
+                    if reused is not None:
                         progress.done += 1
                         if on_photo:
-                            on_photo(moved, str(entry.path))
+                            on_photo(reused, str(entry.path))
                         report(str(entry.path))
                         continue
                     in_flight.add(pool.submit(self.analyzer.analyse, entry))
@@ -328,8 +357,8 @@ class Indexer:
                 for fut in done:
                     res = fut.result()
                     pending_writes.append(res)
-                    for stage, s in res.seconds.items():
-                        summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + s
+                    for stage, secs in res.seconds.items():
+                        summary.stage_seconds[stage] = summary.stage_seconds.get(stage, 0.0) + secs
                     progress.done += 1
                     progress.faces += len(res.faces)
                     progress.errors += res.error is not None
@@ -340,17 +369,6 @@ class Indexer:
                 if control.cancelled:
                     queue.clear()
             flush()
-
-        summary.cancelled = control.cancelled
-        if not summary.cancelled:
-            # Photos no longer on disk are marked gone (their picks kept), unless the whole folder vanished.
-            if root.is_dir():
-                vanished = [p for p, st in known.items() if p not in seen and st[3] != STATUS_GONE and not Path(p).exists()]
-                summary.gone = self.catalog.mark_gone(vanished)
-            summary.reclassified = self._reclassify_stale(root, control, summary)
-        summary.elapsed = time.perf_counter() - start
-        report(None)
-        return summary
 
     def _reuse_by_content(self, entry: FileEntry, known: dict, summary: IndexSummary) -> int | None:
         """A new path whose content the catalog already has: a move (old path gone) or a copy.

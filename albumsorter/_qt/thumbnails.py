@@ -1,0 +1,201 @@
+"""Thumbnails: decoded off the GUI thread, kept in an LRU memory cache and (optionally) on disk.
+
+Decoding uses core.decoding.decode_file, so EXIF orientation and HEIC are handled exactly like indexing.
+Workers produce QImage (thread-safe); the GUI thread turns them into QPixmap on first paint. Requests are
+served newest first (the cells the user is looking at now), and a bounded queue drops requests for cells
+scrolled away long ago, so scrolling through 10,000 photos never builds a backlog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage, QPixmap
+
+THUMB_SIDE = 320  # device pixels of the long side of a stored thumbnail
+MAX_QUEUE = 400
+MEMORY_BYTES = 192 * 1024 * 1024
+
+
+def default_disk_cache_dir() -> Path | None:
+    """$ALBUMSORTER_THUMBNAILS (empty: no disk cache), else the user's cache directory."""
+    override = os.environ.get("ALBUMSORTER_THUMBNAILS")
+    if override is not None:
+        return Path(override) if override else None
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("AlbumSorter", appauthor=False)) / "thumbnails"
+
+
+def rgb_to_qimage(rgb) -> QImage:
+    """An H x W x 3 uint8 array as a QImage that owns its pixels."""
+    import numpy as np
+
+    rgb = np.ascontiguousarray(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def load_image(path: str, max_side: int | None) -> QImage:
+    """A photo upright as a QImage (raises core.decoding.PhotoError with a user-facing reason)."""
+    from albumsorter.core.decoding import decode_file
+
+    return rgb_to_qimage(decode_file(path, max_side).rgb)
+
+
+def _disk_key(path: str, side: int) -> str | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    raw = f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{side}".encode("utf-8", "surrogateescape")
+    return hashlib.sha1(raw).hexdigest()
+
+
+class _Signals(QObject):
+    loaded = Signal(str, QImage)
+    failed = Signal(str, str)
+
+
+class _ThumbnailTask(QRunnable):
+    def __init__(self, path: str, side: int, disk_dir: Path | None, signals: _Signals) -> None:
+        super().__init__()
+        self.path, self.side, self.disk_dir, self.signals = path, side, disk_dir, signals
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            cached = None
+            key = _disk_key(self.path, self.side) if self.disk_dir else None
+            if key:
+                cached = self.disk_dir / key[:2] / f"{key}.jpg"
+                if cached.is_file():
+                    image = QImage(str(cached))
+                    if not image.isNull():
+                        self.signals.loaded.emit(self.path, image)
+                        return
+            image = load_image(self.path, self.side)
+            if cached is not None:
+                try:
+                    cached.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = cached.with_suffix(f".{os.getpid()}.tmp.jpg")
+                    if image.save(str(tmp), "JPEG", 85):
+                        os.replace(tmp, cached)
+                except OSError:
+                    pass  # the disk cache is an optimisation only
+            self.signals.loaded.emit(self.path, image)
+        except Exception as exc:  # a bad photo gets a placeholder, never a crash
+            self.signals.failed.emit(self.path, str(exc))
+
+
+class ThumbnailCache(QObject):
+    """`pixmap(path)` returns the thumbnail or None (and schedules loading); `ready(path)` fires when one
+    arrives. Owns a private QThreadPool so closing the window can wait for it."""
+
+    ready = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, side: int = THUMB_SIDE, disk_dir: Path | None | bool = True,
+                 threads: int | None = None, memory_bytes: int = MEMORY_BYTES) -> None:
+        super().__init__(parent)
+        self.side = side
+        self.disk_dir = default_disk_cache_dir() if disk_dir is True else (disk_dir or None)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) - 1)))
+        self.memory_bytes = memory_bytes
+        self._images: OrderedDict[str, QPixmap | QImage] = OrderedDict()
+        self._bytes = 0
+        self._queue: OrderedDict[str, None] = OrderedDict()  # newest request last
+        self._running: set[str] = set()
+        self.failed: dict[str, str] = {}
+        self._signals = _Signals()
+        self._signals.loaded.connect(self._on_loaded)
+        self._signals.failed.connect(self._on_failed)
+        self._closed = False
+
+    # --- queries ---
+
+    def pixmap(self, path: str, request: bool = True) -> QPixmap | None:
+        item = self._images.get(path)
+        if item is not None:
+            self._images.move_to_end(path)
+            if isinstance(item, QImage):  # first use on the GUI thread
+                item = QPixmap.fromImage(item)
+                self._images[path] = item
+            return item
+        if request and path not in self.failed:
+            self.request(path)
+        return None
+
+    def has(self, path: str) -> bool:
+        return path in self._images
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    # --- loading ---
+
+    def request(self, path: str) -> None:
+        if self._closed or path in self._running or path in self._images:
+            return
+        self._queue[path] = None
+        self._queue.move_to_end(path)
+        while len(self._queue) > MAX_QUEUE:
+            self._queue.popitem(last=False)  # scrolled away long ago
+        self._pump()
+
+    def _pump(self) -> None:
+        while self._queue and len(self._running) < self.pool.maxThreadCount():
+            path, _ = self._queue.popitem(last=True)
+            self._running.add(path)
+            self.pool.start(_ThumbnailTask(path, self.side, self.disk_dir, self._signals))
+
+    def _on_loaded(self, path: str, image: QImage) -> None:
+        self._running.discard(path)
+        if not self._closed:
+            self._store(path, image)
+            self.ready.emit(path)
+        self._pump()
+
+    def _on_failed(self, path: str, reason: str) -> None:
+        self._running.discard(path)
+        self.failed[path] = reason
+        if not self._closed:
+            self.ready.emit(path)
+        self._pump()
+
+    def _store(self, path: str, image: QImage) -> None:
+        old = self._images.pop(path, None)
+        if old is not None:
+            self._bytes -= _size(old)
+        self._images[path] = image
+        self._bytes += _size(image)
+        while self._bytes > self.memory_bytes and len(self._images) > 1:
+            _, evicted = self._images.popitem(last=False)
+            self._bytes -= _size(evicted)
+
+    def invalidate(self, path: str) -> None:
+        old = self._images.pop(path, None)
+        if old is not None:
+            self._bytes -= _size(old)
+        self.failed.pop(path, None)
+
+    def clear_queue(self) -> None:
+        self._queue.clear()
+
+    def idle(self) -> bool:
+        return not self._queue and not self._running
+
+    def shutdown(self, wait_ms: int = 10000) -> None:
+        """Stop taking requests and wait for the decodes in flight (called when the window closes)."""
+        self._closed = True
+        self._queue.clear()
+        self.pool.clear()
+        self.pool.waitForDone(wait_ms)
+
+
+def _size(item: QPixmap | QImage) -> int:
+    return max(1, item.width() * item.height() * 4)

@@ -1,0 +1,140 @@
+"""The catalog on a real SQLite file: storing, filters, picks and corrections that are never lost."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, SCHEMA_VERSION, Catalog, CatalogError, PhotoFilter
+from albumsorter.core.classes import CLASSES_8
+
+
+def probs(label: str, p: float = 0.9) -> list[float]:
+    rest = (1.0 - p) / 7
+    return [p if c == label else rest for c in CLASSES_8]
+
+
+def face(box, label, p=0.9):
+    return {
+        "box": box,
+        "score": 0.95,
+        "keypoints": [[box[0] + 5, box[1] + 5], [box[2] - 5, box[1] + 5], [0, 0], [0, 0], [0, 0], [0, 0]],
+        "model_id": "m1",
+        "probabilities": probs(label, p),
+        "label": label,
+    }
+
+
+def add(cat: Catalog, path: str, labels: list[str], size: int = 100) -> int:
+    faces = [face((10.0 + 50 * i, 10.0, 50.0 + 50 * i, 60.0), lab) for i, lab in enumerate(labels)]
+    return cat.record_photo(path, size, 1, f"hash-{path}", "JPEG", 640, 480, None, "det", faces)
+
+
+@pytest.fixture
+def cat(tmp_path):
+    with Catalog(tmp_path / "cat.sqlite") as c:
+        add(c, "/p/all_happy.jpg", ["happy", "happy"])
+        add(c, "/p/mixed.jpg", ["happy", "sad", "neutral"])
+        add(c, "/p/single_sad.jpg", ["sad"])
+        add(c, "/p/surprised.jpg", ["surprise"])
+        add(c, "/p/nobody.jpg", [])
+        c.record_error("/p/broken.jpg", 5, 1, "not an image (unrecognised content)")
+        yield c
+
+
+def paths(photos) -> list[str]:
+    return sorted(p.path.rsplit("/", 1)[1] for p in photos)
+
+
+def test_schema_version_wal_and_reopen(tmp_path, cat):
+    assert cat.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with Catalog(cat.path) as again:
+        assert again.count() == 5
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(CatalogError, match="newer AlbumSorter"):
+        Catalog(path)
+
+
+def test_filters(cat):
+    assert paths(cat.query(PhotoFilter(emotions=["happy"]))) == ["all_happy.jpg", "mixed.jpg"]
+    assert paths(cat.query(PhotoFilter(emotions=["happy"], all_faces=True))) == ["all_happy.jpg"]
+    assert paths(cat.query(PhotoFilter(groups=["negative"]))) == ["mixed.jpg", "single_sad.jpg"]
+    assert paths(cat.query(PhotoFilter(groups=["neutral"]))) == ["mixed.jpg", "surprised.jpg"]
+    assert paths(cat.query(PhotoFilter(min_faces=2))) == ["all_happy.jpg", "mixed.jpg"]
+    assert paths(cat.query(PhotoFilter(max_faces=0))) == ["nobody.jpg"]
+    assert paths(cat.query(PhotoFilter(min_smiles=1))) == ["all_happy.jpg", "mixed.jpg"]
+    assert paths(cat.query(PhotoFilter(errors=True))) == ["broken.jpg"]
+    by_smile = cat.query(PhotoFilter(sort="smile"))
+    assert by_smile[0].path.endswith("all_happy.jpg") and by_smile[0].all_smile
+    assert cat.count(PhotoFilter(emotions=["anger"])) == 0
+    with pytest.raises(ValueError):
+        cat.query(PhotoFilter(emotions=["bored"]))
+
+
+def test_stats(cat):
+    stats = cat.stats()
+    assert stats["photos"] == 5 and stats["errors"] == 1 and stats["faces"] == 7
+    assert stats["labels"]["happy"] == 3 and stats["labels"]["sad"] == 2
+
+
+def test_picks(cat):
+    ids = {p.path: p.id for p in cat.query()}
+    cat.set_pick([ids["/p/mixed.jpg"]], PICK_PICKED)
+    cat.set_pick([ids["/p/nobody.jpg"]], PICK_REJECTED)
+    assert paths(cat.query(PhotoFilter(picks=["picked"]))) == ["mixed.jpg"]
+    assert paths(cat.query(PhotoFilter(picks=["rejected"]))) == ["nobody.jpg"]
+    assert len(cat.query(PhotoFilter(picks=["unflagged"]))) == 3
+
+
+def test_correction_wins_over_the_model_and_survives_redetection(cat):
+    photo = cat.query(PhotoFilter(name_contains="single_sad"), with_faces=True)[0]
+    sad_face = photo.faces[0]
+    cat.set_correction(sad_face.id, "happy")
+    again = cat.photo(photo.id)
+    assert again.faces[0].label == "happy" and again.faces[0].corrected and again.faces[0].predicted_label == "sad"
+    assert again.smile_count == 1 and again.smile_score == 1.0
+    # The file changed and was re-detected: the face moved slightly and the model still says sad.
+    moved = face((12.0, 11.0, 52.0, 61.0), "sad")
+    cat.record_photo(photo.path, 200, 2, "new-hash", "JPEG", 640, 480, None, "det", [moved])
+    after = cat.photo(photo.id)
+    assert after.faces[0].label == "happy" and after.faces[0].corrected
+    # A correction whose face vanished stays with the photo and comes back when the face does.
+    cat.record_photo(photo.path, 200, 3, "h3", "JPEG", 640, 480, None, "det", [])
+    assert cat.conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 1
+    cat.record_photo(photo.path, 200, 4, "h4", "JPEG", 640, 480, None, "det", [moved])
+    assert cat.photo(photo.id).faces[0].label == "happy"
+    assert list(cat.corrected_faces())[0]["label"] == "happy"
+
+
+def test_moved_and_gone_photos_keep_picks(cat):
+    photo = cat.query(PhotoFilter(name_contains="mixed"))[0]
+    cat.set_pick([photo.id], PICK_PICKED)
+    cat.record_move(photo.id, "/q/renamed.jpg", 100, 9)
+    moved = cat.photo(photo.id)
+    assert moved.path == "/q/renamed.jpg" and moved.pick == PICK_PICKED and moved.face_count == 3
+    cat.mark_gone(["/q/renamed.jpg"])
+    assert cat.count(PhotoFilter(picks=["picked"])) == 0
+    assert cat.count(PhotoFilter(picks=["picked"], include_gone=True)) == 1
+
+
+def test_error_photo_then_fixed(cat):
+    cat.record_photo("/p/broken.jpg", 7, 2, "fixed", "JPEG", 10, 10, None, "det", [face((1.0, 1.0, 5.0, 5.0), "happy")])
+    assert cat.stats()["errors"] == 0
+    assert cat.count(PhotoFilter(emotions=["happy"])) == 3
+
+
+def test_a_failed_write_changes_nothing(cat):
+    before = cat.stats()
+    with pytest.raises(Exception):
+        with cat.transaction():
+            add(cat, "/p/new.jpg", ["happy"])
+            raise RuntimeError("crash in the middle of a batch")
+    assert cat.stats() == before

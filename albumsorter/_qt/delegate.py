@@ -11,7 +11,8 @@ from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from albumsorter._qt.photo_model import RECORD_ROLE, THUMBNAIL_FAILED_ROLE, THUMBNAIL_ROLE
+from albumsorter._qt.photo_model import display
+
 
 REJECT_RED = QColor(200, 40, 40)
 PADDING = 6
@@ -30,9 +31,11 @@ class PhotoDelegate(QStyledItemDelegate):
         return QSize(self.thumb_size + 2 * PADDING, self.thumb_size + 2 * PADDING + text_h + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        rec = index.data(RECORD_ROLE)
-        if rec is None:
+        # The model is asked directly (not through QModelIndex.data, which PySide6 6.12 mishandles for None).
+        model = index.model()
+        if not hasattr(model, "record") or not 0 <= index.row() < model.rowCount():
             return
+        rec = model.record(index.row())
         pal: QPalette = option.palette
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
@@ -60,7 +63,8 @@ class PhotoDelegate(QStyledItemDelegate):
 
         size = self.thumb_size
         area = QRectF(option.rect.x() + (option.rect.width() - size) / 2, option.rect.y() + PADDING, size, size)
-        pix = index.data(THUMBNAIL_ROLE)
+        thumbs = getattr(model, "thumbnails", None)
+        pix = thumbs.pixmap(rec.path) if thumbs is not None else None
         if pix is not None and not pix.isNull():
             w, h = pix.width(), pix.height()
             s = min(size / w, size / h)
@@ -76,7 +80,7 @@ class PhotoDelegate(QStyledItemDelegate):
             bg.setAlpha(90)
             painter.setBrush(bg)
             painter.drawRoundedRect(target, 4, 4)
-            failed = index.data(THUMBNAIL_FAILED_ROLE) or (rec.error if rec.status == "error" else None)
+            failed = (thumbs.failed.get(rec.path) if thumbs is not None else None) or (rec.error if rec.status == "error" else None)
             painter.setPen(pal.color(QPalette.ColorRole.Text))
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "⚠ unreadable" if failed else "…")
 
@@ -87,7 +91,7 @@ class PhotoDelegate(QStyledItemDelegate):
         text_rect = QRect(option.rect.x() + PADDING, int(area.bottom()) + 2, option.rect.width() - 2 * PADDING,
                           option.rect.bottom() - int(area.bottom()) - 2)
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        name = QFontMetrics(option.font).elidedText(rec.name, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        name = QFontMetrics(option.font).elidedText(display(rec.name), Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)
         painter.restore()
 

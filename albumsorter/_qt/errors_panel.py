@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from albumsorter.core.catalog import Catalog
+from albumsorter._qt.photo_model import display
 
 
 class ErrorsPanel(QWidget):
@@ -34,12 +35,13 @@ class ErrorsPanel(QWidget):
     def refresh(self, catalog: Catalog | None) -> int:
         errors = catalog.errors() if catalog is not None else []
         self.tree.clear()
+        self._paths = [path for path, _ in errors]  # Python strs (exact, even for non-UTF-8 names)
         items = []
         for path, reason in errors:
             p = Path(path)
-            item = QTreeWidgetItem([p.name, reason or "", str(p.parent)])
-            item.setData(0, Qt.ItemDataRole.UserRole, path)
-            item.setToolTip(0, path)
+            item = QTreeWidgetItem([display(p.name), reason or "", display(str(p.parent))])
+            item.setData(0, Qt.ItemDataRole.UserRole, len(items))
+            item.setToolTip(0, display(path))
             item.setToolTip(1, reason or "")
             items.append(item)
         self.tree.addTopLevelItems(items)
@@ -49,11 +51,11 @@ class ErrorsPanel(QWidget):
         return n
 
     def paths(self) -> list[str]:
-        return [self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole) for i in range(self.tree.topLevelItemCount())]
+        return list(getattr(self, "_paths", []))
 
     def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
-            paths = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.tree.selectedItems()]
-            QGuiApplication.clipboard().setText("\n".join(paths))
+            rows = sorted(self.tree.indexOfTopLevelItem(i) for i in self.tree.selectedItems())
+            QGuiApplication.clipboard().setText("\n".join(display(self._paths[r]) for r in rows))
             return
         super().keyPressEvent(event)

@@ -42,7 +42,6 @@ class FilterPanel(QWidget):
         grid.setContentsMargins(6, 4, 6, 4)
         grid.setVerticalSpacing(2)
         mood = QLabel("Mood:")
-        mood.setEnabled(False)
         grid.addWidget(mood, 0, 0, 1, 3)
         self.groups: dict[str, QCheckBox] = {}
         for col, group in enumerate(GROUPS_3):
@@ -52,7 +51,6 @@ class FilterPanel(QWidget):
             self.groups[group] = cb
             grid.addWidget(cb, 1, col)
         expression = QLabel("Expression:")
-        expression.setEnabled(False)
         grid.addWidget(expression, 2, 0, 1, 3)
         self.emotions: dict[str, QCheckBox] = {}
         for i, emotion in enumerate(CLASSES_8):

@@ -57,8 +57,10 @@ def _disk_key(path: str, side: int) -> str | None:
 
 
 class _Signals(QObject):
-    loaded = Signal(str, QImage)
-    failed = Signal(str, str)
+    # Paths travel as Python objects: a str signal would go through QString, which drops the lone
+    # surrogates of non-UTF-8 file names (the catalog keeps them), and the path would no longer match.
+    loaded = Signal(object, QImage)
+    failed = Signal(object, str)
 
 
 class _ThumbnailTask(QRunnable):
@@ -96,7 +98,7 @@ class ThumbnailCache(QObject):
     """`pixmap(path)` returns the thumbnail or None (and schedules loading); `ready(path)` fires when one
     arrives. Owns a private QThreadPool so closing the window can wait for it."""
 
-    ready = Signal(str)
+    ready = Signal(object)  # path (str, possibly with surrogate escapes)
 
     def __init__(self, parent: QObject | None = None, side: int = THUMB_SIDE, disk_dir: Path | None | bool = True,
                  threads: int | None = None, memory_bytes: int = MEMORY_BYTES) -> None:

@@ -8,6 +8,8 @@ stored boxes (upright full-resolution pixels) line up.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
@@ -16,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from albumsorter.core.catalog import Catalog, FaceRecord, PhotoRecord
 from albumsorter.core.classes import CLASSES_8, group_of
-from albumsorter._qt.photo_model import THUMBNAIL_ROLE, PhotoModel
+from albumsorter._qt.photo_model import THUMBNAIL_ROLE, PhotoModel, display
 from albumsorter._qt.thumbnails import ThumbnailCache, load_image
 
 # Face boxes are drawn over the photo, not over the window, so they use fixed colours with a dark outline.
@@ -131,8 +133,9 @@ class PhotoCanvas(QWidget):
         if self.pixmap and not self.pixmap.isNull():
             p.drawPixmap(self.image_rect(), self.pixmap, QRectF(self.pixmap.rect()))
             if self.show_faces:
-                for i, face in enumerate(self.faces):
-                    self._paint_face(p, i, face)
+                order = [i for i in range(len(self.faces)) if i != self.selected] + ([self.selected] if 0 <= self.selected < len(self.faces) else [])
+                for i in order:
+                    self._paint_face(p, i, self.faces[i])
         if self.message:
             p.setPen(pal.color(QPalette.ColorRole.Text))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
@@ -148,12 +151,14 @@ class PhotoCanvas(QWidget):
         p.setPen(QPen(colour, width))
         p.drawRect(r)
         prob = face.probabilities.get(face.label or "", 0.0)
-        text = f"{i + 1}  {face.label or '?'}"
-        text += "  ✎" if face.corrected else f"  {prob:.0%}"
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)
         fm = QFontMetrics(font)
+        text = f"{i + 1}  {face.label or '?'}" + ("  ✎" if face.corrected else f"  {prob:.0%}")
+        # Crowded photos: small faces get just their number (the side panel has the details), unless selected.
+        if i != self.selected and fm.horizontalAdvance(text) > max(r.width() * 1.6, 90) and len(self.faces) > 3:
+            text = f"{i + 1}" + (" ✎" if face.corrected else "")
         tw, th = fm.horizontalAdvance(text) + 10, fm.height() + 4
         ty = r.top() - th if r.top() - th >= 0 else r.bottom()
         tag = QRectF(r.left() - width / 2, ty, tw, th)
@@ -484,9 +489,9 @@ class Viewer(QWidget):
         rec = self.record
         if rec is None:
             return
-        self.title.setText(f"<b>{rec.name}</b> &nbsp; {rec.face_count} face{'s' if rec.face_count != 1 else ''}, {rec.smile_count} smiling"
+        self.title.setText(f"<b>{html.escape(display(rec.name))}</b> &nbsp; {rec.face_count} face{'s' if rec.face_count != 1 else ''}, {rec.smile_count} smiling"
                            + (f" &nbsp; · &nbsp; {rec.taken_at.replace('T', ' ')}" if rec.taken_at else ""))
-        self.title.setToolTip(rec.path)
+        self.title.setToolTip(display(rec.path))
         self.position.setText(f"{self.row + 1} / {self.model.rowCount()}")
         self.pick_label.setText({1: "✔ Picked", -1: "✖ Rejected"}.get(rec.pick, "Unflagged"))
 

@@ -38,7 +38,7 @@ class IndexWorker(QObject):
 
     started_run = Signal()
     progress = Signal(object)
-    photo_indexed = Signal(int, str)
+    photo_indexed = Signal(int, object)  # id, path (object: keeps non-UTF-8 names intact)
     finished = Signal(object)
     failed = Signal(str)
     done = Signal()
@@ -83,7 +83,7 @@ class ExportWorker(QObject):
     """Copies photos into a folder (core.export: never overwrites). Signals: progress(i, n, path),
     finished(ExportResult), failed(str), done()."""
 
-    progress = Signal(int, int, str)
+    progress = Signal(int, int, object)
     finished = Signal(object)
     failed = Signal(str)
     done = Signal()

@@ -1,0 +1,181 @@
+"""End to end through the window with the real models: open a folder of real photos, watch it index, filter,
+pick, export, correct, cancel. Skips (with the reason) without ../shared or the models."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer  # noqa: E402
+
+from albumsorter.core.catalog import Catalog, PhotoFilter  # noqa: E402
+from albumsorter.core.classes import CLASSES_8  # noqa: E402
+from gui_fixtures import PHOTOS, SAMPLE, copy_sample, gui_env, require_models, require_shared, sha256  # noqa: E402,F401
+
+pytestmark = [pytest.mark.usefixtures("gui_env"), pytest.mark.slow, pytest.mark.shared]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    require_shared()
+    require_models()
+    return copy_sample(tmp_path / "photos")[0].parent
+
+
+def new_window(qtbot):
+    from albumsorter._qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    w.show()
+    return w
+
+
+def index(w, qtbot, folder, cat_path, timeout=120000):
+    with qtbot.waitSignal(w.indexing_finished, timeout=timeout) as sig:
+        assert w.open_folder(folder, cat_path)
+    qtbot.waitUntil(lambda: not w.is_indexing(), timeout=10000)
+    assert sig.args[0] is not None, w.last_error
+    return sig.args[0]
+
+
+def test_open_index_filter_pick_export_correct(qtbot, folder, tmp_path):
+    cat_path = tmp_path / "catalog.sqlite"
+    originals = {p: sha256(p) for p in folder.iterdir()}
+    w = new_window(qtbot)
+    arrived = []
+    w.model.rowsInserted.connect(lambda parent, a, b: arrived.append(b - a + 1))
+    summary = index(w, qtbot, folder, cat_path)
+    assert summary.indexed == len(SAMPLE) and not summary.errors and not summary.cancelled
+    assert sum(arrived) == len(SAMPLE) and w.model.resets <= 2  # photos arrived in batches, no reset per photo
+    cat = Catalog(cat_path)
+    # The grid shows every indexed photo, in the panel's order.
+    flt = w.filter_panel.photo_filter()
+    assert w.model.ids() == [p.id for p in cat.query(flt)] and w.model.rowCount() == len(SAMPLE)
+    assert "Model:" in w.model_status.text() and "not installed" not in w.model_status.text()
+    assert str(cat_path) in w.catalog_status.toolTip()
+
+    # "happy" shows exactly what the catalog says.
+    w.filter_panel.emotions["happy"].setChecked(True)
+    happy = [p.id for p in cat.query(PhotoFilter(emotions=["happy"], sort=flt.sort, descending=flt.descending))]
+    qtbot.waitUntil(lambda: w.model.ids() == happy, timeout=3000)
+    assert happy, "the sample has smiling people: the model found no happy face"
+    assert w.filter_panel.count_label.text().startswith(f"{len(happy)} photo")
+    w.filter_panel.reset()
+    qtbot.waitUntil(lambda: w.model.rowCount() == len(SAMPLE), timeout=3000)
+
+    # Pick two with the keyboard, export them.
+    w.grid.setFocus()
+    w.grid.setCurrentIndex(w.model.index(0))
+    w.grid.selectionModel().select(w.model.index(1), QItemSelectionModel.SelectionFlag.Select)
+    qtbot.keyClick(w.grid, Qt.Key.Key_P)
+    picked = sorted(p.path for p in cat.query(PhotoFilter(picks=["picked"])))
+    assert picked == sorted([w.model.record(0).path, w.model.record(1).path])
+    dest = tmp_path / "export"
+    with qtbot.waitSignal(w.export_finished, timeout=30000) as sig:
+        w.export_picks(dest)
+    result = sig.args[0]
+    assert sorted(s for s, _ in result.copied) == picked and not result.failed
+    assert sorted(p.name for p in dest.iterdir()) == sorted(Path(p).name for p in picked)
+    for src, dst in result.copied:
+        assert sha256(Path(dst)) == originals[Path(src)]
+    assert {p: sha256(p) for p in folder.iterdir()} == originals  # originals untouched
+
+    # Correct a face in the viewer (keyboard: "]" selects face 1, a digit sets the class).
+    with_faces = [p for p in cat.query(PhotoFilter(min_faces=1), with_faces=True)]
+    target = with_faces[0]
+    face = target.faces[0]
+    new_label = "surprise" if face.label != "surprise" else "sad"
+    w.open_viewer(target.id)
+    qtbot.waitUntil(lambda: w.viewer.full_loaded, timeout=10000)
+    qtbot.keyClick(w.viewer, Qt.Key.Key_BracketRight)
+    qtbot.keyClick(w.viewer, Qt.Key.Key_1 + CLASSES_8.index(new_label))
+    assert w.viewer.record.faces[0].label == new_label and w.viewer.record.faces[0].corrected
+    qtbot.keyClick(w.viewer, Qt.Key.Key_Escape)
+    w.close()
+    cat.close()
+
+    # Reopen (a new window; incremental index of the same folder): the correction is still there ...
+    w2 = new_window(qtbot)
+    summary = index(w2, qtbot, folder, cat_path)
+    assert summary.indexed == 0 and summary.unchanged == len(SAMPLE)
+    w2.open_viewer(target.id)
+    assert w2.viewer.record.faces[0].label == new_label and w2.viewer.record.faces[0].corrected
+    w2.close()
+    # ... and it survives re-indexing the photo (changed on disk: detected again).
+    st = os.stat(target.path)
+    os.utime(target.path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    w3 = new_window(qtbot)
+    summary = index(w3, qtbot, folder, cat_path)
+    assert summary.indexed == 1
+    with Catalog(cat_path) as cat:
+        faces = cat.photo(target.id).faces
+    assert any(f.corrected and f.label == new_label for f in faces)
+    w3.close()
+
+
+def test_cancel_mid_run_leaves_consistent_catalog_and_rerun_completes(qtbot, tmp_path):
+    require_shared()
+    require_models()
+    folder = tmp_path / "photos"
+    copy_sample(folder)
+    extra = sorted(p.name for p in PHOTOS.glob("serengil__tests_unit_dataset_img*.jpg"))[:6]
+    for name in extra:
+        shutil.copy2(PHOTOS / name, folder / name)
+    n = len(list(folder.iterdir()))
+    cat_path = tmp_path / "catalog.sqlite"
+    w = new_window(qtbot)
+    with qtbot.waitSignal(w.indexing_finished, timeout=120000) as sig:
+        w.open_folder(folder, cat_path)
+        # Cancel as soon as the first photo is analysed (the ones in flight still complete and are stored).
+        qtbot.waitUntil(lambda: w.index_bar.bar.maximum() > 1 and w.index_bar.bar.value() >= 1, timeout=60000)
+        w.cancel_indexing()
+    assert sig.args[0].cancelled
+    qtbot.waitUntil(lambda: not w.is_indexing(), timeout=30000)
+    with Catalog(cat_path) as cat:
+        assert cat.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        done = cat.count() + cat.count(PhotoFilter(errors=True))
+        # Every stored photo is complete: faces with all 8 probabilities.
+        for p in cat.query(PhotoFilter(), with_faces=True):
+            assert all(len(f.probabilities) == 8 and f.label for f in p.faces)
+    assert 1 <= done < n
+    w.close()
+    w2 = new_window(qtbot)
+    summary = index(w2, qtbot, folder, cat_path)
+    assert not summary.cancelled and summary.indexed + len(summary.errors) == n - done
+    assert w2.model.rowCount() == n - len(summary.errors)
+    w2.close()
+
+
+def test_run_app_opens_the_folder_given(qtbot, folder, tmp_path):
+    from PySide6.QtWidgets import QApplication
+
+    from albumsorter._qt.app import run_app
+    from albumsorter._qt.main_window import MainWindow
+    from albumsorter.core.settings import recent_folders
+
+    seen = {}
+
+    def poll():
+        wins = [x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow) and x.isVisible()]
+        if wins and wins[0].catalog is not None and not wins[0].is_indexing() and wins[0].model.rowCount():
+            seen["rows"] = wins[0].model.rowCount()
+            wins[0].close()
+        else:
+            QTimer.singleShot(100, poll)
+
+    QTimer.singleShot(100, poll)
+    assert run_app(folder=str(folder), catalog=str(tmp_path / "cat.sqlite")) == 0
+    assert seen["rows"] == len(SAMPLE)
+    assert recent_folders()[0]["folder"] == str(folder)

@@ -7,6 +7,7 @@ looked at on its own, find the small ones; duplicates are merged by overlap.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,10 +22,25 @@ class DetectionSettings:
     """How a decoded photo is searched for faces."""
 
     max_side: int = 2048  # photos are decoded to at most this long side for detection
-    tile_size: int = 640  # square tiles of this size ...
-    tile_overlap: float = 0.25  # ... overlapping by this fraction, where the photo is larger than a tile
+    max_grid: int = 4  # at most this many overlapping square tiles along the long side ...
+    min_tile: int = 320  # ... each at least this many pixels (smaller tiles mostly add false positives)
+    tile_overlap: float = 0.25
     min_confidence: float = 0.5
     merge_iou: float = 0.3
+    min_face_px: int = 16  # smaller boxes are mostly texture, and too small to read an expression from
+
+    @property
+    def id(self) -> str:
+        """Changes whenever a setting that changes which faces are found changes (forces re-detection)."""
+        return f"blazeface-full-range:{self.max_side}:{self.max_grid}x{self.min_tile}:{self.min_confidence}:{self.min_face_px}"
+
+    def tile_side(self, width: int, height: int) -> int | None:
+        """Side of the square tiles for a photo of this size; None when one whole-photo pass is enough."""
+        long_side = max(width, height)
+        grid = min(self.max_grid, math.ceil(long_side / self.min_tile))
+        if grid <= 1:
+            return None
+        return math.ceil(long_side / (1 + (1 - self.tile_overlap) * (grid - 1)))
 
 
 def tile_origins(length: int, tile: int, overlap: float) -> list[int]:
@@ -54,10 +70,11 @@ def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSetti
     """All faces in an upright RGB photo, in its pixel coordinates."""
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
-    if max(h, w) > settings.tile_size:
-        for y in tile_origins(h, settings.tile_size, settings.tile_overlap):
-            for x in tile_origins(w, settings.tile_size, settings.tile_overlap):
-                tile = rgb[y : y + settings.tile_size, x : x + settings.tile_size]
+    side = settings.tile_side(w, h)
+    if side is not None:
+        for y in tile_origins(h, side, settings.tile_overlap):
+            for x in tile_origins(w, side, settings.tile_overlap):
+                tile = rgb[y : y + side, x : x + side]
                 for face in detector.detect(tile):
                     found.append(
                         DetectedFace(
@@ -66,4 +83,5 @@ def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSetti
                             face.keypoints + np.array([x, y], dtype=np.float32),
                         )
                     )
+    found = [f for f in found if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= settings.min_face_px]
     return merge_detections(found, settings.merge_iou)

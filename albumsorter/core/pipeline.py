@@ -149,7 +149,7 @@ class Analyzer:
         self._local = _WorkerModels()
         self._created: list[FaceDetector] = []
         self._lock = threading.Lock()
-        self.detector_id = f"blazeface-full-range:{options.detection.max_side}:{options.detection.tile_size}"
+        self.detector_id = options.detection.id
 
     def _models(self) -> tuple[FaceDetector, ExpressionClassifier]:
         if self._local.detector is None:

@@ -138,3 +138,25 @@ def test_a_failed_write_changes_nothing(cat):
             add(cat, "/p/new.jpg", ["happy"])
             raise RuntimeError("crash in the middle of a batch")
     assert cat.stats() == before
+
+
+def test_a_version_1_catalog_is_migrated_with_its_data(tmp_path):
+    from albumsorter.core.catalog import MIGRATIONS
+
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + ";\nPRAGMA user_version = 1;")
+    conn.execute("INSERT INTO photos (id, path, size, mtime_ns, status, pick) VALUES (1, '/p/a.jpg', 1, 1, 'ok', 1)")
+    for i, label in enumerate(["happy", "sad"]):
+        conn.execute(
+            "INSERT INTO faces (photo_id, idx, left, top, right, bottom, score, keypoints, label, p_happy) VALUES (1, ?, 0, 0, 9, 9, 0.9, '[]', ?, ?)",
+            (i, label, 0.8 if label == "happy" else 0.1),
+        )
+    conn.commit()
+    conn.close()
+    with Catalog(path) as cat:
+        assert cat.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        photo = cat.photo(1)
+        assert (photo.face_count, photo.smile_count, photo.pick) == (2, 1, PICK_PICKED)
+        assert photo.smile_score == pytest.approx(0.45)
+        assert cat.count(PhotoFilter(min_smiles=1)) == 1

@@ -25,7 +25,7 @@ import sqlite_utils
 from albumsorter.core.classes import CLASSES_8, GROUPS_3, canonical_class
 from albumsorter.core.geometry import iou
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 60.0
 PROB_COLUMNS = tuple(f"p_{c}" for c in CLASSES_8)
 
@@ -37,6 +37,26 @@ STATUS_OK, STATUS_ERROR, STATUS_GONE = "ok", "error", "gone"
 
 class CatalogError(RuntimeError):
     """The catalog file cannot be opened or is from a newer AlbumSorter."""
+
+
+# File names are bytes on Linux; one that is not valid UTF-8 (old Latin-1 archives, Samba shares) reaches
+# Python with lone surrogates (surrogateescape), which sqlite3 refuses to bind: a single such name used to
+# abort the whole indexing run. Such a str is bound as its original bytes and stored as TEXT (`_TEXT_MARK`
+# casts it), and `_text_from_db` gives back the identical str, so the path still opens, matches and exports.
+_TEXT_MARK = "CAST(? AS TEXT)"
+
+
+def _to_db(value):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape")
+    return value
+
+
+def _text_from_db(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
 
 
 def default_catalog_path(root: Path | str) -> Path:
@@ -109,7 +129,26 @@ MIGRATIONS: list[str] = [
         FROM photos p LEFT JOIN face_labels fl ON fl.photo_id = p.id
         GROUP BY p.id;
     """,
+    # 2: per-photo scores stored on the photo (kept current by every write), so filtering and sorting
+    # 10,000+ photos does not aggregate every face on every query.
+    """
+    ALTER TABLE photos ADD COLUMN face_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN smile_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN smile_score REAL NOT NULL DEFAULT 0.0;
+    DROP VIEW photo_scores;
+    CREATE INDEX photos_smile ON photos(smile_score);
+    CREATE INDEX faces_photo_label ON faces(photo_id, label);
+    """,
 ]
+
+# Recomputes the stored scores of the photos matched by the appended WHERE clause.
+_REFRESH_SCORES = """
+    UPDATE photos SET
+        face_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id),
+        smile_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id AND fl.effective_label = 'happy'),
+        smile_score = COALESCE((SELECT AVG(CASE WHEN fl.corrected THEN (fl.effective_label = 'happy') * 1.0 ELSE fl.p_happy END)
+                                FROM face_labels fl WHERE fl.photo_id = photos.id), 0.0)
+"""
 
 
 # --- rows handed to callers -------------------------------------------------------------------------
@@ -183,9 +222,9 @@ class PhotoFilter:
 SORTS = {
     "name": "p.path COLLATE NOCASE",
     "path": "p.path",
-    "smile": "s.smile_score",
+    "smile": "p.smile_score",
     "date": "COALESCE(p.taken_at, '')",
-    "faces": "s.face_count",
+    "faces": "p.face_count",
 }
 
 
@@ -201,6 +240,7 @@ class Catalog:
         try:
             uri = f"file:{self.path}?mode=ro" if readonly else str(self.path)
             conn = sqlite3.connect(uri, uri=readonly, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
+            conn.text_factory = _text_from_db
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             self.db = sqlite_utils.Database(conn)
@@ -243,6 +283,8 @@ class Catalog:
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.conn.execute(statement)
+                if version + 1 == 2:
+                    self.conn.execute(_REFRESH_SCORES)
                 self.conn.execute(f"PRAGMA user_version = {version + 1}")
 
     def transaction(self) -> "_Transaction":
@@ -256,7 +298,7 @@ class Catalog:
 
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
-            self.conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            self.conn.execute(f"INSERT INTO meta(key, value) VALUES (?, {_TEXT_MARK}) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, _to_db(value)))
 
     # --- reads used by indexing ---
 
@@ -304,7 +346,7 @@ class Catalog:
         probabilities (8, CLASSES_8 order), label). Existing faces are replaced; their corrections move to the
         new face they overlap most (IoU >= 0.3), or stay with the photo."""
         with self.transaction():
-            row = self.conn.execute("SELECT id FROM photos WHERE path = ?", (path,)).fetchone()
+            row = self.conn.execute(f"SELECT id FROM photos WHERE path = {_TEXT_MARK}", (_to_db(path),)).fetchone()
             values = dict(
                 path=path, size=size, mtime_ns=mtime_ns, content_hash=content_hash, status=STATUS_OK, error=None,
                 format=fmt, width=width, height=height, taken_at=taken_at, detector_id=detector_id, indexed_at=time.time(),
@@ -319,12 +361,13 @@ class Catalog:
 
     def record_error(self, path: str, size: int, mtime_ns: int, reason: str) -> int:
         with self.transaction():
-            row = self.conn.execute("SELECT id FROM photos WHERE path = ?", (path,)).fetchone()
+            row = self.conn.execute(f"SELECT id FROM photos WHERE path = {_TEXT_MARK}", (_to_db(path),)).fetchone()
             values = dict(path=path, size=size, mtime_ns=mtime_ns, status=STATUS_ERROR, error=reason, indexed_at=time.time())
             if row:
                 self._update("photos", row[0], values)
                 # Faces of an earlier good version are dropped, corrections stay (unlinked) with the photo.
                 self.conn.execute("DELETE FROM faces WHERE photo_id = ?", (row[0],))
+                self._refresh_scores([row[0]])
                 return row[0]
             return self._insert("photos", values)
 
@@ -332,10 +375,13 @@ class Catalog:
         """A known photo's content found under a new path (moved or renamed): keep its results and picks."""
         with self.transaction():
             # Another stale row may hold the new path (a file replaced by a moved one): it is gone now.
-            self.conn.execute("UPDATE photos SET path = path || ' (replaced ' || id || ')', status = 'gone' WHERE path = ? AND id != ?", (new_path, photo_id))
             self.conn.execute(
-                "UPDATE photos SET path = ?, size = ?, mtime_ns = ?, status = CASE status WHEN 'gone' THEN 'ok' ELSE status END WHERE id = ?",
-                (new_path, size, mtime_ns, photo_id),
+                f"UPDATE photos SET path = path || ' (replaced ' || id || ')', status = 'gone' WHERE path = {_TEXT_MARK} AND id != ?",
+                (_to_db(new_path), photo_id),
+            )
+            self.conn.execute(
+                f"UPDATE photos SET path = {_TEXT_MARK}, size = ?, mtime_ns = ?, status = CASE status WHEN 'gone' THEN 'ok' ELSE status END WHERE id = ?",
+                (_to_db(new_path), size, mtime_ns, photo_id),
             )
 
     def copy_photo(self, source_id: int, new_path: str, size: int, mtime_ns: int) -> int:
@@ -346,7 +392,7 @@ class Catalog:
             values = dict(zip(cols, src))
             values.update(path=new_path, size=size, mtime_ns=mtime_ns, pick=PICK_NONE, pick_changed_at=None, indexed_at=time.time())
             values.pop("id")
-            existing = self.conn.execute("SELECT id FROM photos WHERE path = ?", (new_path,)).fetchone()
+            existing = self.conn.execute(f"SELECT id FROM photos WHERE path = {_TEXT_MARK}", (_to_db(new_path),)).fetchone()
             if existing:
                 photo_id = existing[0]
                 self._update("photos", photo_id, values)
@@ -360,15 +406,19 @@ class Catalog:
         with self.transaction():
             n = 0
             for path in paths:
-                n += self.conn.execute("UPDATE photos SET status = 'gone' WHERE path = ? AND status != 'gone'", (path,)).rowcount
+                n += self.conn.execute(f"UPDATE photos SET status = 'gone' WHERE path = {_TEXT_MARK} AND status != 'gone'", (_to_db(path),)).rowcount
         return n
 
     def store_predictions(self, predictions: Iterable[tuple[int, str, Sequence[float], str]]) -> None:
         """(face id, model id, 8 probabilities, label) for faces reclassified without re-detection."""
         sets = ", ".join(f"{c} = ?" for c in PROB_COLUMNS)
         with self.transaction():
+            face_ids = []
             for face_id, model_id, probs, label in predictions:
                 self.conn.execute(f"UPDATE faces SET model_id = ?, label = ?, {sets} WHERE id = ?", (model_id, label, *map(float, probs), face_id))
+                face_ids.append(face_id)
+            photo_ids = {r[0] for i in face_ids for r in self.conn.execute("SELECT photo_id FROM faces WHERE id = ?", (i,))}
+            self._refresh_scores(photo_ids)
 
     # --- user operations (picks, corrections) ---
 
@@ -387,7 +437,7 @@ class Catalog:
         """Pick/reject/unflag photos by path; returns the paths that are not in the catalog."""
         missing, ids = [], []
         for path in paths:
-            row = self.conn.execute("SELECT id FROM photos WHERE path = ?", (str(path),)).fetchone()
+            row = self.conn.execute(f"SELECT id FROM photos WHERE path = {_TEXT_MARK}", (_to_db(str(path)),)).fetchone()
             (ids.append(row[0]) if row else missing.append(str(path)))
         self.set_pick(ids, state)
         return missing
@@ -400,13 +450,13 @@ class Catalog:
                 raise KeyError(f"no face with id {face_id}")
             if label is None:
                 self.conn.execute("DELETE FROM corrections WHERE face_id = ?", (face_id,))
-                return
-            label = canonical_class(label)
-            self.conn.execute(
-                "INSERT INTO corrections(photo_id, face_id, left, top, right, bottom, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT(face_id) DO UPDATE SET label = excluded.label, created_at = excluded.created_at",
-                (face[0], face_id, *face[1:], label, time.time()),
-            )
+            else:
+                self.conn.execute(
+                    "INSERT INTO corrections(photo_id, face_id, left, top, right, bottom, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(face_id) DO UPDATE SET label = excluded.label, created_at = excluded.created_at",
+                    (face[0], face_id, *face[1:], canonical_class(label), time.time()),
+                )
+            self._refresh_scores([face[0]])
 
     # --- queries ---
 
@@ -419,8 +469,8 @@ class Catalog:
         desc = flt.descending if flt.descending is not None else flt.sort in ("smile", "faces")
         order = f"{sort} {'DESC' if desc else 'ASC'}, p.path"
         sql = (
-            "SELECT p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, s.face_count, s.smile_count, s.smile_score "
-            f"FROM photos p JOIN photo_scores s ON s.photo_id = p.id WHERE {where} ORDER BY {order}"
+            "SELECT p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score "
+            f"FROM photos p WHERE {where} ORDER BY {order}"
         )
         if flt.limit:
             sql += f" LIMIT {int(flt.limit)}"
@@ -432,13 +482,13 @@ class Catalog:
 
     def count(self, flt: PhotoFilter | None = None) -> int:
         where, params = self._where(flt or PhotoFilter())
-        sql = f"SELECT COUNT(*) FROM photos p JOIN photo_scores s ON s.photo_id = p.id WHERE {where}"
+        sql = f"SELECT COUNT(*) FROM photos p WHERE {where}"
         return int(self.conn.execute(sql, params).fetchone()[0])
 
     def photo(self, photo_id: int) -> PhotoRecord | None:
         rows = self.conn.execute(
-            "SELECT p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, s.face_count, s.smile_count, s.smile_score "
-            "FROM photos p JOIN photo_scores s ON s.photo_id = p.id WHERE p.id = ?",
+            "SELECT p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score "
+            "FROM photos p WHERE p.id = ?",
             (photo_id,),
         ).fetchall()
         if not rows:
@@ -517,20 +567,20 @@ class Catalog:
             marks = ",".join("?" * len(labels))
             if flt.all_faces:
                 clauses.append(
-                    f"s.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id "
+                    f"p.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id "
                     f"AND (fl.effective_label IS NULL OR fl.effective_label NOT IN ({marks})))"
                 )
             else:
                 clauses.append(f"EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND fl.effective_label IN ({marks}))")
             params.extend(labels)
         if flt.min_faces is not None:
-            clauses.append("s.face_count >= ?")
+            clauses.append("p.face_count >= ?")
             params.append(int(flt.min_faces))
         if flt.max_faces is not None:
-            clauses.append("s.face_count <= ?")
+            clauses.append("p.face_count <= ?")
             params.append(int(flt.max_faces))
         if flt.min_smiles is not None:
-            clauses.append("s.smile_count >= ?")
+            clauses.append("p.smile_count >= ?")
             params.append(int(flt.min_smiles))
         if flt.picks:
             states = []
@@ -548,12 +598,14 @@ class Catalog:
 
     def _insert(self, table: str, values: dict) -> int:
         cols = ", ".join(values)
-        marks = ", ".join("?" * len(values))
-        return int(self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(values.values())).lastrowid)
+        params = [_to_db(v) for v in values.values()]  # undecodable file names: see _to_db
+        marks = ", ".join(_TEXT_MARK if isinstance(v, bytes) else "?" for v in params)
+        return int(self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", params).lastrowid)
 
     def _update(self, table: str, row_id: int, values: dict) -> None:
-        sets = ", ".join(f"{c} = ?" for c in values)
-        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*values.values(), row_id))
+        params = [_to_db(v) for v in values.values()]
+        sets = ", ".join(f"{c} = {_TEXT_MARK if isinstance(v, bytes) else '?'}" for c, v in zip(values, params))
+        self.conn.execute(f"UPDATE {table} SET {sets} WHERE id = ?", (*params, row_id))
 
     def _face_rows(self, photo_id: int) -> list[tuple]:
         return self.conn.execute(
@@ -572,6 +624,10 @@ class Catalog:
             "label": row[7],
             "probabilities": None if probs[0] is None else list(probs),
         }
+
+    def _refresh_scores(self, photo_ids: Iterable[int]) -> None:
+        for photo_id in photo_ids:
+            self.conn.execute(_REFRESH_SCORES + " WHERE id = ?", (photo_id,))
 
     def _replace_faces(self, photo_id: int, faces: Sequence[dict]) -> None:
         old_corrections = self.conn.execute(
@@ -610,6 +666,7 @@ class Catalog:
             if best is not None:
                 taken.add(best)
                 self.conn.execute("UPDATE corrections SET face_id = ? WHERE id = ?", (best, corr_id))
+        self._refresh_scores([photo_id])
 
 
 class _Transaction:

@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     from albumsorter import __version__
 
     parser.add_argument("--version", action="version", version=f"AlbumSorter {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def catalog_opts(p: argparse.ArgumentParser, folder: bool = True) -> None:
@@ -382,6 +383,10 @@ def main(argv: list[str] | None = None) -> int:
 
     filter_native_stderr()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--self-test"]:
+        from albumsorter.selftest import run_self_test
+
+        return run_self_test(argv[1:])
     # `albumsorter` and `albumsorter FOLDER` open the window.
     if not argv or (argv[0] not in COMMANDS and not argv[0].startswith("-")):
         argv = ["gui", *argv]

@@ -24,6 +24,7 @@ class FaceSet:
     eyes: np.ndarray | None = None
     ids: list[str] = field(default_factory=list)
     prepared: bool = False
+    info: dict = field(default_factory=dict)  # reader statistics (e.g. detection recall)
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -41,6 +42,7 @@ class FaceSet:
             eyes=None if self.eyes is None else self.eyes[index],
             ids=[self.ids[i] for i in index] if self.ids else [],
             prepared=self.prepared,
+            info=dict(self.info),
         )
 
     def class_counts(self) -> np.ndarray:

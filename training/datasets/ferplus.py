@@ -105,9 +105,15 @@ def load_split_raw(root: Path, split: str, limit: int | None = None) -> tuple[li
 def load_ferplus(root: Path, split: str, labels: str = "majority", limit: int | None = None) -> FaceSet:
     """One FER+ split as a FaceSet; faces without a usable label under `labels` are left out.
 
-    labels: "majority" (one-hot, Barsoum's rule) or "soft" (vote distributions).
+    labels: "majority" (one-hot, Barsoum's rule) or "soft" (vote distributions). Split "all" joins the three.
     """
-    names, images, votes = load_split_raw(root, split, limit)
+    if split == "all":
+        parts = [load_split_raw(root, s, limit) for s in SPLIT_FOLDERS]
+        names = [n for p in parts for n in p[0]]
+        images = np.concatenate([p[1] for p in parts])
+        votes = np.concatenate([p[2] for p in parts])
+    else:
+        names, images, votes = load_split_raw(root, split, limit)
     if labels == "majority":
         targets = majority_targets(votes)
     elif labels == "soft":

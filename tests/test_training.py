@@ -1,0 +1,99 @@
+"""CI-sized end-to-end run of training/: train the small CNN a few steps, evaluate, export, load in the app.
+
+Uses a few FER+ faces from ../shared when present, else a synthetic class-per-folder tree, so it runs
+on a fresh clone too. Everything goes to tmp dirs (run folder, cache, models/).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("tensorflow", reason="training needs the 'train' extras (tensorflow-cpu)")
+
+from albumsorter.core.classes import CLASSES_8  # noqa: E402
+from training.cli import main  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+FERPLUS = REPO.parent / "shared" / "data" / "ferplus"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALBUMSORTER_TRAINING_CACHE", str(tmp_path / "cache"))
+
+
+def _synthetic_tree(root: Path) -> Path:
+    rng = np.random.default_rng(0)
+    for k, cls in enumerate(CLASSES_8):
+        (root / cls).mkdir(parents=True)
+        for i in range(6):
+            img = rng.integers(0, 60, (40, 40), dtype=np.uint8) + np.uint8(20 * k)
+            Image.fromarray(img).save(root / cls / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def data_args(tmp_path_factory) -> list[str]:
+    if FERPLUS.exists():
+        return ["--dataset", "ferplus", "--data-root", str(FERPLUS), "--limit", "96"]
+    return ["--dataset", "folder", "--data-root", str(_synthetic_tree(tmp_path_factory.mktemp("faces")))]
+
+
+def test_help_documents_every_subcommand():
+    out = subprocess.run([sys.executable, "-m", "training", "--help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    for cmd in ("train", "evaluate", "compare", "export", "visualize", "bench"):
+        assert cmd in out
+    train_help = subprocess.run([sys.executable, "-m", "training", "train", "--help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    for option in ("--class-weights", "--mixup", "--resume", "--lr-schedule", "--labels", "--classes", "--preprocessing", "--alpha"):
+        assert option in train_help
+
+
+def test_train_evaluate_export_and_load_in_app(tmp_path, data_args):
+    run = tmp_path / "run"
+    common = ["--network", "small_cnn", "--size", "32", "--channels", "1", "--batch-size", "8", "--steps-per-epoch", "2"]
+    assert main(["train", *data_args, *common, "--epochs", "1", "--rotation", "5", "--mixup", "0.2", "--run-dir", str(run)]) == 0
+    for name in ("command.txt", "config.json", "split.json", "log.csv", "train.log", "checkpoints/last.keras", "checkpoints/best.keras", "metrics.json", "report.md"):
+        assert (run / name).is_file(), name
+    assert "--network small_cnn" in (run / "command.txt").read_text()
+
+    # Resume one more epoch from the checkpoint.
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--no-evaluate"]) == 0
+    assert len((run / "log.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] == 2
+
+    metrics = json.loads((run / "metrics.json").read_text())
+    key = next(k for k in metrics if k.endswith("/test"))
+    assert set(metrics[key]["groupings"]) == {"8", "6", "3"}
+    assert 0 <= metrics[key]["groupings"]["8"]["top1"] <= metrics[key]["groupings"]["8"]["top2"] <= 1
+    assert list((run).glob("confusion-*-8.png"))
+
+    models = tmp_path / "models"
+    assert main(["export", "--run", str(run), "--install", "--models-dir", str(models)]) == 0
+    card = json.loads((models / "expression" / "model.json").read_text())
+    assert card["classes"] == list(CLASSES_8) and card["input"]["size"] == 32 and card["input"]["channels"] == 1
+    assert card["preprocessing"]["enabled"] is True and card["training"]["command"] and card["metrics"]
+    assert card["metrics"]["inference"]["ms_per_face_batch1"] > 0
+
+    from albumsorter.core.classify import ExpressionClassifier
+
+    clf = ExpressionClassifier.from_card(models / "expression" / "model.json")
+    probs = clf.predict(np.zeros((3, 32, 32, 1), np.uint8))
+    assert probs.shape == (3, 8) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+    # The exported LiteRT model agrees with the Keras checkpoint, and evaluate reads the card.
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--model", str(models / "expression" / "model.json"), *data_args, "--out", str(out)]) == 0
+    keras_probs = np.load(next(run.glob("predictions-*test.npz")))["probs"]
+    lite_probs = np.load(next(out.glob("predictions-*test.npz")))["probs"]
+    assert keras_probs.shape == lite_probs.shape
+
+    assert main(["compare", str(run), str(out)]) == 0
+    assert main(["visualize", "--model", str(run), "--steps", "3"]) == 0
+    assert (run / "activation_maximisation.png").is_file()

@@ -1,0 +1,129 @@
+"""ExpW-style data: labels.csv of face boxes inside whole photos, run through the app's own pipeline.
+
+labels.csv: relative_path, label, face_id, box_left, box_top, box_right, box_bottom, box_confidence,
+img_width, img_height. Each photo is decoded upright, the app's FaceDetector runs on it, and every
+labelled face is matched to the detection with the highest IoU (>= MATCH_IOU; labelled boxes running
+past the border are clipped first). Matched faces become model inputs via face_input with the
+detector's box and eyes, exactly as in the app; unmatched detections are ignored. Unmatched labelled
+faces are left out (their share is the detection miss rate reported as "detection recall").
+Detections are cached per photo set in the cache dir. Splits are 80/10/10 by photo (--seed).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from albumsorter.core.preprocess import PreprocessConfig, face_input
+from training.datasets.base import FaceSet, one_hot, split_indices
+from training.datasets.photos import clip_box, iou, load_rgb, stack_inputs
+from training.paths import cache_dir
+
+MATCH_IOU = 0.4
+
+
+def read_expw_labels(path: Path) -> list[dict]:
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            rows.append(
+                {
+                    "path": row["relative_path"],
+                    "label": row["label"],
+                    "face_id": row.get("face_id", ""),
+                    "box": tuple(float(row[k]) for k in ("box_left", "box_top", "box_right", "box_bottom")),
+                }
+            )
+    return rows
+
+
+def _detections(root: Path, photos: list[str]) -> dict[str, dict]:
+    """{photo: {"size": (w, h), "faces": [{"box", "score", "keypoints"}]}} from the cache or the detector."""
+    from albumsorter.core.resources import detector_model_path
+
+    model = detector_model_path()
+    key = hashlib.sha1(f"{root.resolve()}|{model.stat().st_size}|{model.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    cache = cache_dir() / f"expw-detections-{key}.json"
+    known = json.loads(cache.read_text()) if cache.is_file() else {}
+    missing = [p for p in photos if p not in known]
+    if missing:
+        from albumsorter.core.faces import FaceDetector
+
+        with FaceDetector() as detector:
+            for i, photo in enumerate(missing):
+                rgb = load_rgb(root / photo)
+                faces = detector.detect(rgb)
+                known[photo] = {
+                    "size": [int(rgb.shape[1]), int(rgb.shape[0])],
+                    "faces": [{"box": list(f.box), "score": f.score, "keypoints": f.keypoints.tolist()} for f in faces],
+                }
+                if i and i % 200 == 0:
+                    print(f"  detected faces in {i}/{len(missing)} photos", flush=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(known))
+        tmp.replace(cache)
+    return known
+
+
+def match_faces(labelled: list[dict], detections: list[dict], width: int, height: int, threshold: float = MATCH_IOU) -> list[int | None]:
+    """Index of the matching detection per labelled face (greedy by IoU, one detection per face), or None."""
+    pairs = []
+    for i, face in enumerate(labelled):
+        box = clip_box(face["box"], width, height)
+        for j, det in enumerate(detections):
+            overlap = iou(box, tuple(det["box"]))
+            if overlap >= threshold:
+                pairs.append((overlap, i, j))
+    result: list[int | None] = [None] * len(labelled)
+    used = set()
+    for overlap, i, j in sorted(pairs, reverse=True):
+        if result[i] is None and j not in used:
+            result[i] = j
+            used.add(j)
+    return result
+
+
+def load_expw(root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None) -> FaceSet:
+    """Matched faces of one split as prepared inputs; faces.info holds detection recall."""
+    if preprocess is None:
+        raise ValueError("ExpW faces are cut from photos: give the model's PreprocessConfig")
+    root = Path(root)
+    rows = read_expw_labels(root / "labels.csv")
+    photos = sorted({r["path"] for r in rows})
+    if split != "all":
+        photos = [photos[i] for i in split_indices(len(photos), (0.8, 0.1, 0.1), seed)[split]]
+    if limit is not None:
+        photos = photos[:limit]
+    by_photo: dict[str, list[dict]] = {}
+    for r in rows:
+        by_photo.setdefault(r["path"], []).append(r)
+    detections = _detections(root, photos)
+    inputs, labels, ids = [], [], []
+    n_labelled = n_matched = 0
+    for photo in photos:
+        det = detections[photo]
+        width, height = det["size"]
+        matches = match_faces(by_photo[photo], det["faces"], width, height)
+        n_labelled += len(matches)
+        if not any(m is not None for m in matches):
+            continue
+        rgb = load_rgb(root / photo)
+        for face, m in zip(by_photo[photo], matches):
+            if m is None:
+                continue
+            d = det["faces"][m]
+            kp = d["keypoints"]
+            inputs.append(face_input(rgb, preprocess, box=tuple(d["box"]), right_eye=tuple(kp[0]), left_eye=tuple(kp[1])))
+            labels.append(face["label"])
+            ids.append(f"{photo}#{face['face_id']}")
+            n_matched += 1
+    faces = FaceSet(stack_inputs(inputs, preprocess.size, preprocess.channels), one_hot(labels) if labels else np.zeros((0, 8), np.float32), ids=ids, prepared=True)
+    faces.info["photos"] = len(photos)
+    faces.info["labelled faces"] = n_labelled
+    faces.info["detection recall"] = f"{n_matched}/{n_labelled} = {n_matched / max(1, n_labelled):.4f} (IoU >= {MATCH_IOU})"
+    faces.info["detection_recall"] = round(n_matched / max(1, n_labelled), 4)
+    return faces

@@ -12,9 +12,4 @@ Modules, each small:
   export_dialog.py  "Export picks..." progress dialog
   errors_panel.py   the dock listing photos that could not be read
   theme.py          light / dark / follow the system
-  compat.py         work-around for PySide6 6.12 reference-count defects (applied on import)
 """
-
-from albumsorter._qt.compat import pin_singletons
-
-pin_singletons()

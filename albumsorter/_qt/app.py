@@ -24,6 +24,12 @@ def create_application(argv: list[str] | None = None):
     from albumsorter import __version__
 
     app.setApplicationVersion(__version__)
+    from PySide6.QtGui import QIcon
+
+    from albumsorter.core.resources import resources_dir
+
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / "albumsorter.png")))
+    QGuiApplication.setDesktopFileName("albumsorter")  # Wayland matches the window to albumsorter.desktop
     return app
 
 

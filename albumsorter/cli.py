@@ -126,7 +126,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar, update = _progress_bar()
         control = RunControl()
         try:
-            summary = indexer.run(folder, on_progress=update, control=control)
+            def waiting() -> None:
+                print("waiting for another AlbumSorter run on this catalog to finish…", file=sys.stderr)
+
+            summary = indexer.run(folder, on_progress=update, control=control, on_wait=waiting)
         except KeyboardInterrupt:
             control.cancel()
             bar.close()
@@ -212,8 +215,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     with _open_catalog(_catalog_path(args)) as catalog:
         photos = catalog.query(flt, with_faces=args.json or args.faces)
     if args.json:
-        json.dump([photo_to_json(p) for p in photos], sys.stdout, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False)
-        sys.stdout.write("\n")
+        items = [photo_to_json(p) for p in photos]
+        indent = 2 if sys.stdout.isatty() else None
+        text = json.dumps(items, indent=indent, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a non-UTF-8 file name: \u escapes keep the JSON valid UTF-8
+            text = json.dumps(items, indent=indent, ensure_ascii=True)
+        sys.stdout.write(text + "\n")
         return EXIT_OK
     mark = {1: "P", -1: "X", 0: " "}
     for p in photos:
@@ -382,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     from albumsorter.core.native_logs import filter_native_stderr
 
     filter_native_stderr()
+    # A file name that is not valid UTF-8 prints as its original bytes (as `ls` does), never a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--self-test"]:
         from albumsorter.selftest import run_self_test

@@ -97,3 +97,25 @@ def test_train_evaluate_export_and_load_in_app(tmp_path, data_args):
     assert main(["compare", str(run), str(out)]) == 0
     assert main(["visualize", "--model", str(run), "--steps", "3"]) == 0
     assert (run / "activation_maximisation.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("network", "shape", "options"),
+    [("vgg16", (32, 32, 3), {}), ("mobilenet", (32, 32, 1), {"alpha": 0.25}), ("xception", (71, 71, 3), {}), ("small_cnn", (32, 32, 3), {}), ("fer_vgg", (48, 48, 1), {"width": 8})],
+)
+def test_every_thesis_network_builds_with_an_8_class_head(network, shape, options):
+    from training.networks import build_network
+
+    model = build_network(network, shape, 8, **options)
+    assert model.output_shape == (None, 8)
+    assert model.input_shape == (None, *shape)
+
+
+def test_weights_come_only_from_a_given_file(tmp_path):
+    from training.networks import build_network
+
+    a = build_network("small_cnn", (32, 32, 1), 8)
+    a.save_weights(tmp_path / "w.weights.h5")
+    b = build_network("small_cnn", (32, 32, 1), 8, weights=tmp_path / "w.weights.h5")
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)

@@ -59,6 +59,20 @@ def _text_from_db(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. On a new file that takes a moment of exclusive access, and SQLite answers "database is
+    locked" at once (no busy handler) while another process does the same: retry within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def default_catalog_path(root: Path | str) -> Path:
     """One catalog per indexed folder, in the user's data directory (never inside the photo folder)."""
     import platformdirs
@@ -245,7 +259,7 @@ class Catalog:
             conn.execute("PRAGMA foreign_keys = ON")
             self.db = sqlite_utils.Database(conn)
             if not readonly:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(conn)
                 conn.execute("PRAGMA synchronous = NORMAL")
                 self._migrate()
             else:
@@ -280,6 +294,8 @@ class Catalog:
         while self._version() < SCHEMA_VERSION:
             version = self._version()
             with self.transaction():
+                if self._version() != version:
+                    continue  # another process (GUI and CLI opening a new catalog at once) migrated meanwhile
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.conn.execute(statement)

@@ -32,6 +32,9 @@ PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "
 # error, while a 200-megapixel panorama still opens.
 MAX_PIXELS = 250_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# And no side longer than JPEG's and GIF's own limit: a 300-byte RLE BMP declaring 8,388,656 x 28 pixels (under
+# MAX_PIXELS) kept Pillow's Python RLE decoder busy for 4-25 s before failing (found by tests/fuzz/fuzz_decode.py).
+MAX_SIDE = 65_535
 
 EXIF_ORIENTATION = 0x0112
 EXIF_DATETIME_ORIGINAL = 0x9003
@@ -40,6 +43,15 @@ EXIF_DATETIME = 0x0132
 
 class PhotoError(Exception):
     """A file that cannot be indexed as a photo; the message is the reason shown to the user."""
+
+    def __init__(self, reason: str) -> None:
+        # One line, always: library messages (libheif's end in a newline) are shown in lists and logs.
+        super().__init__(" ".join(str(reason).split()))
+
+
+class ReadError(PhotoError):
+    """The file could not be read (permissions, vanished, I/O): the next run tries again, since fixing it
+    (chmod, re-attaching a drive) need not change the file's size or time."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ def _open(data: bytes, name: str) -> Image.Image:
         raise PhotoError(f"unreadable image: {exc}") from None
     if image.format not in PHOTO_FORMATS:
         raise PhotoError(f"unsupported image format {image.format}")
-    if image.width * image.height > MAX_PIXELS:
+    if image.width * image.height > MAX_PIXELS or max(image.width, image.height) > MAX_SIDE:
         raise PhotoError(f"image too large to decode safely ({image.width}x{image.height} pixels)")
     return image
 
@@ -124,13 +136,13 @@ def read_file(path: Path | str) -> bytes:
     try:
         return Path(path).read_bytes()
     except FileNotFoundError:
-        raise PhotoError("file disappeared before it could be read") from None
+        raise ReadError("file disappeared before it could be read") from None
     except PermissionError:
-        raise PhotoError("permission denied") from None
+        raise ReadError("permission denied") from None
     except IsADirectoryError:
         raise PhotoError("is a folder, not a file") from None
     except OSError as exc:
-        raise PhotoError(f"cannot read file: {exc.strerror or exc}") from None
+        raise ReadError(f"cannot read file: {exc.strerror or exc}") from None
 
 
 def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
@@ -167,6 +179,8 @@ def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:
         raise PhotoError(f"corrupt or truncated image: {exc}") from None
+    except RuntimeError as exc:  # pillow-heif/libheif on corrupt HEIC data (found by tests/fuzz/fuzz_decode.py)
+        raise PhotoError(f"corrupt or truncated image: {exc or type(exc).__name__}") from None
     except MemoryError:
         raise PhotoError("image too large to decode in memory") from None
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.size == 0:

@@ -24,12 +24,24 @@ def safe_name(name: str) -> str:
     return cleaned or "photo"
 
 
+# Most file systems allow 255 bytes in one name: a long name plus " (1)" must be shortened, not fail the export.
+_MAX_NAME_BYTES = 255
+
+
+def _fit(stem: str, tail: str) -> str:
+    while stem and len(os.fsencode(stem + tail)) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + tail
+
+
 def _unique_target(dest: Path, name: str) -> Path:
     stem, suffix = os.path.splitext(safe_name(name))
-    candidate = dest / f"{stem}{suffix}"
+    if len(suffix) > 16:  # not an extension, just a dot in a long name
+        stem, suffix = stem + suffix, ""
+    candidate = dest / _fit(stem, suffix)
     n = 1
     while candidate.exists() or candidate.is_symlink():
-        candidate = dest / f"{stem} ({n}){suffix}"
+        candidate = dest / _fit(stem, f" ({n}){suffix}")
         n += 1
     return candidate
 

@@ -22,9 +22,10 @@ import numpy as np
 from albumsorter.core.catalog import STATUS_GONE, Catalog
 from albumsorter.core.classes import CLASSES_8
 from albumsorter.core.classify import ExpressionClassifier, ModelCard
-from albumsorter.core.decoding import PhotoError, decode, hash_bytes, read_file
+from albumsorter.core.decoding import PhotoError, ReadError, decode, hash_bytes, read_file
 from albumsorter.core.detection import DetectionSettings, find_faces
 from albumsorter.core.faces import DetectedFace, FaceDetector
+from albumsorter.core.locking import RunLock
 from albumsorter.core.preprocess import PreprocessConfig, face_input
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 from albumsorter.core.scanning import BROKEN_LINK_SIZE, PHOTO_EXTENSIONS, FileEntry, looks_like_photo, walk_files
@@ -96,6 +97,7 @@ class PhotoAnalysis:
     taken_at: str | None = None
     faces: list[dict] = field(default_factory=list)
     error: str | None = None
+    retry_next_run: bool = False  # a read error: try again even if the file looks unchanged
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -173,7 +175,7 @@ class Analyzer:
         t = time.perf_counter()
         try:
             if entry.size == BROKEN_LINK_SIZE:
-                raise PhotoError("broken symbolic link")
+                raise ReadError("broken symbolic link")
             data = read_file(entry.path)
             t = _tick(result.seconds, "read", t)
             photo = decode(data, self.options.detection.max_side, str(entry.path))
@@ -186,6 +188,7 @@ class Analyzer:
             t = time.perf_counter()
         except PhotoError as exc:
             result.error = str(exc)
+            result.retry_next_run = isinstance(exc, ReadError)
             return result
         except Exception as exc:  # a bug or library failure on one photo must not stop the folder
             result.error = f"internal error: {type(exc).__name__}: {exc}"
@@ -257,12 +260,23 @@ class Indexer:
         on_progress: Callable[[Progress], None] | None = None,
         on_photo: Callable[[int, str], None] | None = None,
         control: RunControl | None = None,
+        on_wait: Callable[[], None] | None = None,
     ) -> IndexSummary:
-        """Index `root` (incrementally). `on_photo(photo_id, path)` fires after each stored photo."""
+        """Index `root` (incrementally). `on_photo(photo_id, path)` fires after each stored photo.
+
+        Only one run per catalog at a time: another one (another process, say) is waited for, and
+        `on_wait()` is called once if that happens.
+        """
         root = Path(os.path.abspath(Path(root).expanduser()))
         if not root.is_dir():
             raise NotADirectoryError(f"not a folder: {root}")
         control = control or RunControl()
+        with RunLock(self.catalog.path, on_wait=on_wait, cancelled=lambda: control.cancelled) as lock:
+            if not lock.acquired:  # cancelled while waiting
+                return IndexSummary(root=str(root), model_id=self.card.id, cancelled=True)
+            return self._run_locked(root, on_progress, on_photo, control)
+
+    def _run_locked(self, root: Path, on_progress, on_photo, control: RunControl) -> IndexSummary:
         start = time.perf_counter()
         summary = IndexSummary(root=str(root), model_id=self.card.id)
         self.catalog.set_meta("root", str(root))
@@ -399,7 +413,9 @@ class Indexer:
         path = str(res.entry.path)
         if res.error is not None:
             summary.errors.append((path, res.error))
-            return self.catalog.record_error(path, max(res.entry.size, 0), res.entry.mtime_ns, res.error)
+            # A modification time of 0 never matches the file's, so the next run reads it again.
+            mtime_ns = 0 if res.retry_next_run else res.entry.mtime_ns
+            return self.catalog.record_error(path, max(res.entry.size, 0), mtime_ns, res.error)
         summary.indexed += 1
         summary.faces_found += len(res.faces)
         return self.catalog.record_photo(

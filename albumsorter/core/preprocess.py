@@ -151,6 +151,8 @@ def crop_with_padding(image: np.ndarray, box: Box) -> np.ndarray:
         raise ValueError(f"empty crop box {box}")
     pad_l, pad_t = max(0, -left), max(0, -top)
     pad_r, pad_b = max(0, right - w), max(0, bottom - h)
+    if right <= 0 or bottom <= 0 or left >= w or top >= h:
+        raise ValueError(f"crop box {box} lies outside the {w}x{h} image")
     inner = image[max(0, top):min(h, bottom), max(0, left):min(w, right)]
     if inner.size == 0:
         raise ValueError(f"crop box {box} lies outside the {w}x{h} image")

@@ -77,6 +77,9 @@ def walk_files(root: Path | str, skip: Callable[[Path], bool] | None = None) -> 
                     continue  # sockets, fifos, other dangling links
                 st = entry.stat(follow_symlinks=True)
             except OSError:
+                # A symlink loop (ELOOP) named like a photo is as broken as a dangling link: report it too.
+                if entry.is_symlink() and path.suffix.lower() in PHOTO_EXTENSIONS:
+                    yield FileEntry(path, BROKEN_LINK_SIZE, 0)
                 continue
             if entry.name.endswith(APP_FILE_SUFFIXES) or (skip is not None and skip(path)):
                 continue

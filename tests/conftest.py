@@ -28,6 +28,14 @@ SAMPLE_PHOTOS = (
 )
 
 
+def exif_stored_as():
+    """EXIF orientation -> the transpose that stores an upright image so that the orientation undoes it."""
+    from PIL import Image
+
+    t = Image.Transpose
+    return {1: None, 2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE, 6: t.ROTATE_90, 7: t.TRANSVERSE, 8: t.ROTATE_270}
+
+
 def require_shared(path: Path = SHARED) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the project's shared data), which is absent here")

@@ -172,3 +172,14 @@ class FakeIndexer:
         summary.cancelled = control.cancelled
         summary.elapsed = time.perf_counter() - start
         return summary
+
+
+def new_window(qtbot):
+    """A real main window, shown offscreen at the smallest supported screen size."""
+    from albumsorter._qt.main_window import MainWindow
+
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.resize(1366, 768)
+    w.show()
+    return w

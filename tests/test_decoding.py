@@ -9,19 +9,9 @@ import pytest
 from PIL import Image
 
 from albumsorter.core.decoding import PhotoError, decode, decode_file, sniff
-from tests.conftest import SHARED_PHOTOS, require_shared
+from tests.conftest import SHARED_PHOTOS, exif_stored_as, require_shared
 
-# The inverse transform stored for each EXIF orientation: applying exif_transpose must undo it.
-_STORED_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+_STORED_AS = exif_stored_as()
 
 
 def gradient_photo(w=320, h=200) -> Image.Image:

@@ -22,7 +22,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, Catalog, PhotoFilter  # noqa: E402
 from albumsorter.core.classes import CLASSES_8  # noqa: E402
 from gui_fixtures import (  # noqa: E402
-    FakeIndexer, copy_sample, fill_fake, gui_env, record_fake, require_shared, sha256,  # noqa: F401
+    FakeIndexer, copy_sample, fill_fake, gui_env, new_window, record_fake, require_shared, sha256,  # noqa: F401
 )
 
 pytestmark = pytest.mark.usefixtures("gui_env")
@@ -41,12 +41,7 @@ def filled(tmp_path):
 
 @pytest.fixture
 def window(qtbot):
-    from albumsorter._qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
+    w = new_window(qtbot)
     yield w
     w.shutdown()
 

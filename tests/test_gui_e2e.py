@@ -20,7 +20,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, QTimer  # noqa: E402
 
 from albumsorter.core.catalog import Catalog, PhotoFilter  # noqa: E402
 from albumsorter.core.classes import CLASSES_8  # noqa: E402
-from gui_fixtures import PHOTOS, SAMPLE, copy_sample, gui_env, require_models, require_shared, sha256  # noqa: E402,F401
+from gui_fixtures import PHOTOS, SAMPLE, copy_sample, gui_env, new_window, require_models, require_shared, sha256  # noqa: E402,F401
 
 pytestmark = [pytest.mark.usefixtures("gui_env"), pytest.mark.slow, pytest.mark.shared]
 
@@ -30,16 +30,6 @@ def folder(tmp_path):
     require_shared()
     require_models()
     return copy_sample(tmp_path / "photos")[0].parent
-
-
-def new_window(qtbot):
-    from albumsorter._qt.main_window import MainWindow
-
-    w = MainWindow()
-    qtbot.addWidget(w)
-    w.resize(1366, 768)
-    w.show()
-    return w
 
 
 def index(w, qtbot, folder, cat_path, timeout=120000):

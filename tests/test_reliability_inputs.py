@@ -25,7 +25,7 @@ from albumsorter.core.catalog import Catalog, PhotoFilter
 from albumsorter.core.decoding import hash_bytes
 from albumsorter.core.geometry import iou
 from albumsorter.core.pipeline import IndexOptions, Indexer
-from tests.conftest import SHARED_PHOTOS, models_available, require_shared
+from tests.conftest import SHARED_PHOTOS, exif_stored_as, models_available, require_shared
 
 FACE_PHOTO = "linzaer__imgs_3.jpg"  # small, several faces
 SMALL_FACE_PHOTO = "ageitgey__examples_obama-240p.jpg"  # tiny file, one face: cheap copies
@@ -37,17 +37,7 @@ CROWD_SOURCES = (
     FACE_PHOTO,
 )
 
-# EXIF orientation -> the transform that stores an upright image so that the orientation undoes it.
-STORED_AS = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
+STORED_AS = exif_stored_as()
 
 UNDECODABLE_NAME = b"latin1-\xe9t\xe9.jpg"  # not UTF-8: what old Windows/Samba archives hold
 

@@ -322,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", metavar="CARD", help="expression model card (.json) instead of the default in models/")
         p.add_argument("--preprocessing", choices=("model", "on", "off"), default="model",
                        help="thesis pre-processing (CLAHE, rotation, crop): as the model was trained (default), or force on/off")
-        p.add_argument("--detect-size", type=int, metavar="PX", help="long side photos are decoded to for detection (default 2048)")
+        p.add_argument("--detect-size", type=int, metavar="PX", help="long side photos are decoded to for detection (default 1024; larger finds a few more tiny faces, slower)")
 
     p = sub.add_parser("index", help="index a folder (incremental: unchanged photos are skipped)")
     p.add_argument("folder", metavar="FOLDER")

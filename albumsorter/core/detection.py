@@ -21,13 +21,13 @@ from albumsorter.core.faces import DetectedFace, FaceDetector
 class DetectionSettings:
     """How a decoded photo is searched for faces."""
 
-    max_side: int = 2048  # photos are decoded to at most this long side for detection
+    max_side: int = 1024  # photos are decoded to at most this long side for detection (see below)
     max_grid: int = 4  # at most this many overlapping square tiles along the long side ...
     min_tile: int = 320  # ... each at least this many pixels (smaller tiles mostly add false positives)
     tile_overlap: float = 0.25
     min_confidence: float = 0.5
     merge_iou: float = 0.3
-    min_face_px: int = 16  # smaller boxes are mostly texture, and too small to read an expression from
+    min_face_px: int = 12  # smaller boxes are mostly texture, and too small to read an expression from
 
     @property
     def id(self) -> str:

@@ -290,7 +290,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _has_screen() -> bool:
+    """False on a Linux/BSD machine with no display server (an SSH session, a server, CI)."""
+    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    if not _has_screen():
+        if not args.folder:
+            raise CliError("no screen to open the window on; to index from here: albumsorter index FOLDER", EXIT_USAGE)
+        print("No screen to open the window on: indexing from the command line instead.", file=sys.stderr)
+        return cmd_index(argparse.Namespace(folder=args.folder, catalog=args.catalog, workers=0, quiet=False, preprocessing="model", model=None, detect_size=None))
     try:
         from albumsorter._qt.app import run_app
     except ImportError as exc:

@@ -143,3 +143,14 @@ def test_a_killed_run_resumes_and_completes(photo_folder, tmp_path):
         dupes = conn.execute("SELECT COUNT(*) FROM (SELECT photo_id, left, top FROM faces GROUP BY 1, 2, 3 HAVING COUNT(*) > 1)").fetchone()[0]
         assert dupes == 0
         assert conn.execute("SELECT COUNT(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id)").fetchone()[0] < total
+
+
+def test_without_a_screen_the_run_command_indexes_from_the_terminal(photo_folder, tmp_path):
+    """`./run-app.sh FOLDER` over SSH or on a server: no window can open, so the folder is indexed instead."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "albumsorter", str(photo_folder), "--catalog", str(tmp_path / "c.sqlite")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "No screen" in proc.stderr and "Photos:      6 indexed" in proc.stdout

@@ -132,3 +132,21 @@ def test_square_box_is_square_and_centred():
 def test_config_round_trips_through_a_dict():
     cfg = pp.PreprocessConfig(enabled=False, size=64, channels=3, clahe_clip_limit=3.0)
     assert pp.PreprocessConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_a_large_face_shrunk_from_a_big_photo_matches_the_whole_image_result():
+    """The anti-alias blur is applied to the face's region only; the result equals blurring everything."""
+    rng = np.random.default_rng(3)
+    img = cv2.GaussianBlur((rng.random((1200, 1600)) * 255).astype(np.uint8), (5, 5), 2)
+    right, left = (700.0, 500.0), (900.0, 520.0)  # 200 px apart: shrink ~ 0.07 to 48 px
+    out = pp.aligned_face(img, right, left, 48).squeeze().astype(float)
+    d = math.dist(right, left)
+    k = int(round(1.0 / min(48 / (2 * pp.SIDE_FACTOR * d), 48 / ((pp.ABOVE_FACTOR + pp.BELOW_FACTOR) * d)))) | 1
+    whole = cv2.GaussianBlur(img, (k, k), 0)
+    centre = pp.eye_midpoint(right, left)
+    angle = pp.eye_line_angle(right, left)
+    rotated = pp.rotate_image(whole, centre, angle)
+    r_right, r_left = pp.rotate_points(np.array([right, left]), centre, angle)
+    crop = pp.crop_with_padding(rotated, pp.normalisation_box(tuple(r_right), tuple(r_left)))
+    slow = cv2.resize(crop, (48, 48), interpolation=cv2.INTER_LINEAR).astype(float)
+    assert np.abs(out - slow).mean() < 3.0

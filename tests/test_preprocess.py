@@ -135,7 +135,7 @@ def test_config_round_trips_through_a_dict():
 
 
 def test_a_large_face_shrunk_from_a_big_photo_matches_the_whole_image_result():
-    """The anti-alias blur is applied to the face's region only; the result equals blurring everything."""
+    """A big shrink reduces only the face's region first; the result matches smoothing the whole photo."""
     rng = np.random.default_rng(3)
     img = cv2.GaussianBlur((rng.random((1200, 1600)) * 255).astype(np.uint8), (5, 5), 2)
     right, left = (700.0, 500.0), (900.0, 520.0)  # 200 px apart: shrink ~ 0.07 to 48 px

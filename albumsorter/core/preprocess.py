@@ -199,20 +199,24 @@ def aligned_face(image: np.ndarray, right_eye: Point, left_eye: Point, size: int
     shrink = min(sx, sy)
     src = image
     if shrink < 0.5:
-        # Smooth before a large shrink so the warp does not alias (area-like result). Only the region the
-        # crop reads is blurred, so the cost follows the face, not the photo.
-        k = int(round(1.0 / shrink)) | 1
+        # A large shrink: first reduce just the region the crop reads with area averaging (to twice the output
+        # scale), so the warp does not alias and the cost follows the face, not the photo.
         inverse = cv2.invertAffineTransform(matrix)
         corners = np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], dtype=np.float64) @ inverse.T
         h, w = image.shape[:2]
-        x0 = max(0, int(np.floor(corners[:, 0].min())) - k)
-        y0 = max(0, int(np.floor(corners[:, 1].min())) - k)
-        x1 = min(w, int(np.ceil(corners[:, 0].max())) + k + 1)
-        y1 = min(h, int(np.ceil(corners[:, 1].max())) + k + 1)
-        if x1 > x0 and y1 > y0:
-            src = cv2.GaussianBlur(np.ascontiguousarray(image[y0:y1, x0:x1]), (k, k), 0)
-            matrix = matrix.copy()
-            matrix[:, 2] += matrix[:, :2] @ np.array([x0, y0], dtype=np.float64)
+        x0 = max(0, int(np.floor(corners[:, 0].min())) - 2)
+        y0 = max(0, int(np.floor(corners[:, 1].min())) - 2)
+        x1 = min(w, int(np.ceil(corners[:, 0].max())) + 3)
+        y1 = min(h, int(np.ceil(corners[:, 1].max())) + 3)
+        if x1 - x0 > 1 and y1 - y0 > 1:
+            factor = 2.0 * shrink
+            region = np.ascontiguousarray(image[y0:y1, x0:x1])
+            small_size = (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor)))
+            src = cv2.resize(region, small_size, interpolation=cv2.INTER_AREA)
+            fx, fy = small_size[0] / (x1 - x0), small_size[1] / (y1 - y0)
+            # Output <- image is `matrix`; image <- small is (x / fx + x0, y / fy + y0).
+            to_image = np.array([[1 / fx, 0.0, x0 + 0.5 / fx - 0.5], [0.0, 1 / fy, y0 + 0.5 / fy - 0.5], [0.0, 0.0, 1.0]])
+            matrix = (np.vstack([matrix, [0.0, 0.0, 1.0]]) @ to_image)[:2]
     out = cv2.warpAffine(src, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     if image.ndim == 3 and out.ndim == 2:
         out = out[:, :, None]

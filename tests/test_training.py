@@ -55,6 +55,7 @@ def test_help_documents_every_subcommand():
         assert option in train_help
 
 
+@pytest.mark.slow
 def test_train_evaluate_export_and_load_in_app(tmp_path, data_args):
     run = tmp_path / "run"
     common = ["--network", "small_cnn", "--size", "32", "--channels", "1", "--batch-size", "8", "--steps-per-epoch", "2"]

@@ -66,6 +66,7 @@ def test_ferplus_majority_rule_matches_barsoum():
     assert soft[2].sum() == 0
 
 
+@pytest.mark.shared
 def test_ferplus_reads_real_rows():
     root = _require(FERPLUS)
     faces = load_dataset("ferplus", root, "valid", labels="majority", limit=40)
@@ -160,6 +161,8 @@ def test_folder_tree_with_split_folders(tmp_path):
 # --- ExpW boxes through the app's detector ----------------------------------------------------------
 
 
+@pytest.mark.shared
+@pytest.mark.slow
 def test_expw_pipeline_on_real_rows():
     root = _require(EXPW)
     from albumsorter.core.resources import detector_model_path

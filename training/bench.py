@@ -81,6 +81,7 @@ def preprocessing_benchmark(folder: Path, out_png: Path | None = None, enabled: 
         "detection_per_photo": stats(det_times),
     }
     if out_png is not None:
+        out_png = out_png.with_name(f"{out_png.stem}_{'on' if enabled else 'off'}{out_png.suffix}")
         import matplotlib
 
         matplotlib.use("Agg")

@@ -290,7 +290,7 @@ def _cmd_bench(args) -> int:
         result = preprocessing_benchmark(args.photos, png, args.preprocessing, args.size, args.channels, args.limit)
         print(json.dumps(result, indent=2))
         if args.out:
-            update_metrics(args.out, "preprocessing_time", result)
+            update_metrics(args.out, f"preprocessing_time_{'on' if args.preprocessing else 'off'}", result)
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from albumsorter.core.classes import CLASSES_8, GROUPINGS
+from albumsorter.core.classes import CLASSES_8
 from training.datasets.base import FaceSet
 from training.metrics import classification_metrics, grouped_metrics, without_class
 from training.predictors import Predictor, load_predictor
@@ -65,6 +65,16 @@ def evaluate_run(run_dir: Path, split: str = "test", checkpoint: str = "best") -
     from training.train import attach_eyes, load_split, log
 
     cfg = TrainConfig.load(run_dir / "config.json")
+    state_file = run_dir / "checkpoints" / "state.json"
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {}
+    model_info = {
+        "training command": " ; ".join(line.strip() for line in (run_dir / "command.txt").read_text().splitlines()) if (run_dir / "command.txt").is_file() else "",
+        "network": f"{cfg.network} (width {cfg.width}, alpha {cfg.alpha})",
+        "data": f"{cfg.dataset} ({cfg.labels} labels, {cfg.classes} classes) from {cfg.data_root}",
+        "input": f"{cfg.size}x{cfg.size}x{cfg.channels}, pre-processing {'on' if cfg.preprocessing else 'off'}",
+        "epochs": f"{state.get('epoch')} run, epoch {state.get('best_epoch')} selected ({cfg.select} {state.get('best_value')})",
+    }
+    update_metrics(run_dir, "model", model_info, f"Evaluation report: {run_dir.name}")
     predictor = load_predictor(run_dir, checkpoint=checkpoint)
     faces = load_split(cfg, split)
     attach_eyes(cfg, {split: faces})
@@ -101,5 +111,3 @@ def load_metrics(run_or_dir: Path) -> dict:
     path = Path(run_or_dir) / "metrics.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
-
-__all__ = ["evaluate_faces", "evaluate_run", "evaluate_command", "evaluate_to", "summary_line", "load_metrics", "GROUPINGS"]

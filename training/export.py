@@ -108,7 +108,7 @@ def _card_metrics(run_metrics: dict) -> dict:
             if notes:
                 entry["notes"] = notes
             out[key] = entry
-        elif key in ("inference", "preprocessing_time"):
+        elif key == "inference" or key.startswith("preprocessing_time"):
             out[key] = {k: v for k, v in result.items() if k != "png"}
     return out
 

@@ -28,12 +28,14 @@ def _applications_model(app: Callable, input_shape: tuple[int, int, int], n_clas
     if input_shape[2] == 1:
         # The applications expect 3 channels; grey faces are repeated (cheap, keeps pretrained filters usable).
         x = layers.Concatenate()([x, x, x])
-    # Our inputs are in [0, 1]; the applications' ImageNet weights expect [-1, 1] (mobilenet/xception) —
-    # rescale here so the exported model's card can keep mean 0, std 255.
+    # Our inputs are in [0, 1]; MobileNet's and Xception's ImageNet weights expect [-1, 1], so rescale here
+    # and the exported card keeps mean 0, std 255. (VGG16's weights were trained on mean-subtracted BGR;
+    # the thesis fine-tunes every layer, which absorbs that difference.)
     x = layers.Rescaling(2.0, offset=-1.0)(x)
     backbone = app(include_top=False, weights=None, input_shape=(input_shape[0], input_shape[1], 3), pooling="avg", **kwargs)
     if weights is not None:
-        backbone.load_weights(str(weights), skip_mismatch=True) if str(weights).endswith(".keras") else backbone.load_weights(str(weights))
+        # e.g. keras' *_tf_kernels_notop.h5 ImageNet files, downloaded by the user (never by us).
+        backbone.load_weights(str(weights))
     x = backbone(x)
     outputs = _head(x, n_classes, dropout, "probabilities")
     return keras.Model(inputs, outputs, name=backbone.name)
@@ -56,8 +58,8 @@ def xception(input_shape, n_classes, weights=None, dropout=0.3, **_) -> keras.Mo
 def small_cnn(input_shape, n_classes, weights=None, dropout=0.5, **_) -> keras.Model:
     """Lopes et al. 2017: two conv(5x5)+maxpool blocks (32 and 64 filters), dense 256, dropout, softmax.
 
-    With 32x32x3 input this has ~1.1M parameters; the thesis's 9-layer version reports 367k, which
-    matches an input of 32x32 with a 3x3 second convolution — the layer order follows the paper.
+    With 32x32x3 input this has ~1.1M parameters. The thesis reports 367,304 parameters for its 9-layer
+    version without giving every layer size; this follows Lopes et al.'s layer order and filter counts.
     """
     inputs = keras.Input(input_shape, name="face")
     x = layers.Conv2D(32, 5, padding="same", activation="relu")(inputs)

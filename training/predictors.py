@@ -19,15 +19,15 @@ class Predictor:
     classes: tuple[str, ...]
     preprocess: PreprocessConfig
     kind: str  # keras | litert
-    _impl: object
+    impl: object
 
     def predict(self, inputs: np.ndarray, batch_size: int = 256) -> np.ndarray:
         if len(inputs) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         if self.kind == "litert":
-            return self._impl.predict(inputs)
+            return self.impl.predict(inputs)
         x = inputs.astype(np.float32) / 255.0
-        return np.concatenate([np.asarray(self._impl(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)])
+        return np.concatenate([np.asarray(self.impl(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)])
 
 
 def run_checkpoint(run_dir: Path, which: str = "best") -> Path:

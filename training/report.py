@@ -78,12 +78,16 @@ def render_markdown(metrics: dict, title: str) -> str:
         inf = metrics["inference"]
         lines += ["## Inference time and size (LiteRT)", ""]
         lines += [f"- {k}: {v}" for k, v in inf.items()] + [""]
-    if "preprocessing_time" in metrics:
-        pt = metrics["preprocessing_time"]
-        lines += ["## Pre-processing time per photo (thesis §7.4)", ""] + [f"- {k}: {v}" for k, v in pt.items() if k != "png"]
+    for key in sorted(k for k in metrics if k.startswith("preprocessing_time")):
+        pt = metrics[key]
+        variant = "on" if key.endswith("_on") or "'enabled': True" in str(pt.get("preprocessing")) else "off"
+        lines += [f"## Pre-processing time per photo, pre-processing {variant} (thesis §7.4)", ""]
+        lines += [f"- {k}: {v}" for k, v in pt.items() if k != "png"]
         if pt.get("png"):
             lines += ["", f"![pre-processing time]({pt['png']})"]
         lines.append("")
+    if "activation_maximisation" in metrics:
+        lines += ["## Activation maximisation (thesis §5.6)", "", f"![activation maximisation]({metrics['activation_maximisation']['png']})", ""]
     if "comparisons" in metrics:
         lines += ["## Comparisons (chi-square)", ""] + [f"- {c}" for c in metrics["comparisons"]] + [""]
     return "\n".join(lines)

@@ -204,7 +204,6 @@ def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet]) ->
 def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after: bool = True, argv: list[str] | None = None) -> Path:
     """Train (or resume) into run_dir; returns the path of the selected checkpoint (best.keras)."""
     import keras
-    import tensorflow as tf
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "checkpoints").mkdir(exist_ok=True)
@@ -261,7 +260,6 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
         )
     best = run_dir / "checkpoints" / "best.keras"
     log(run_dir, f"training done in {time.time() - start:.0f}s; selected checkpoint {best}")
-    del tf  # imported for its side effect of initialising the runtime before Keras
     if evaluate_after:
         from training.evaluate import evaluate_run
 

@@ -50,7 +50,7 @@ def activation_maximisation(model_path: Path, out: Path | None = None, steps: in
     predictor = load_predictor(model_path)
     if predictor.kind != "keras":
         raise SystemExit("visualize needs a run folder or .keras file (gradients), not a LiteRT card")
-    model = _pre_softmax_model(predictor._impl)
+    model = _pre_softmax_model(predictor.impl)
     shape = tuple(int(v) for v in model.input_shape[1:])
     rng = np.random.default_rng(seed)
     images = [maximise(model, i, shape, steps, lr, rng) for i in range(len(predictor.classes))]
@@ -66,4 +66,8 @@ def activation_maximisation(model_path: Path, out: Path | None = None, steps: in
     out = out or (model_path if model_path.is_dir() else model_path.parent) / "activation_maximisation.png"
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    if model_path.is_dir():
+        from training.report import update_metrics
+
+        update_metrics(model_path, "activation_maximisation", {"png": out.name, "steps": steps}, f"Evaluation report: {model_path.name}")
     return out

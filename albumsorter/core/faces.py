@@ -112,8 +112,11 @@ class FaceDetector:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._detector.close()
             atexit.unregister(self.close)
+            try:
+                self._detector.close()
+            except RuntimeError:
+                pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
 
     def __enter__(self) -> "FaceDetector":
         return self

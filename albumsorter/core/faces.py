@@ -7,6 +7,7 @@ TFLite metadata written in (see models/face_detector/README.md): MediaPipe 1.2 s
 from __future__ import annotations
 
 import atexit
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,27 @@ class DetectedFace:
     def scaled(self, factor: float) -> "DetectedFace":
         """The same face in an image `factor` times as large."""
         return DetectedFace(tuple(v * factor for v in self.box), self.score, self.keypoints * factor)
+
+
+def _close_before_shutdown(close_ref: "weakref.WeakMethod") -> None:
+    """Run the (weakly held) close method at exit while MediaPipe's dispatcher threads still work: its own finaliser fails noisily
+    later in shutdown. Thread-exit hooks run before `atexit` ones, newest first, so this one precedes the
+    thread pool's that MediaPipe registered on import."""
+    import threading
+
+    def close() -> None:
+        method = close_ref()
+        if method is not None:
+            method()
+
+    register = getattr(threading, "_register_atexit", None)
+    try:
+        if register is not None:
+            register(close)
+            return
+    except RuntimeError:  # already shutting down
+        return
+    atexit.register(close)
 
 
 def _import_mediapipe():
@@ -85,8 +107,7 @@ class FaceDetector:
         except Exception as exc:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
         self._closed = False
-        # MediaPipe's own finaliser fails noisily at interpreter shutdown; close before that.
-        atexit.register(self.close)
+        _close_before_shutdown(weakref.WeakMethod(self.close))
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         mp = self._mp
@@ -112,7 +133,6 @@ class FaceDetector:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            atexit.unregister(self.close)
             try:
                 self._detector.close()
             except RuntimeError:

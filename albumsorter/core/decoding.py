@@ -205,16 +205,6 @@ def load_upright_rgb(path: Path | str, max_side: int | None = None) -> np.ndarra
     return decode_file(path, max_side).rgb
 
 
-def is_photo(path: Path | str) -> bool:
-    """Cheap content check (header only) whether a file is a photo we index."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(64)
-    except OSError:
-        return False
-    return sniff(head) is not None
-
-
 def sniff(head: bytes) -> str | None:
     """Recognise a photo format from its first bytes (not the extension); None if it is not one."""
     if head.startswith(b"\xff\xd8\xff"):

@@ -3,8 +3,9 @@
 labels.csv: relative_path, label, face_id, box_left, box_top, box_right, box_bottom, box_confidence,
 img_width, img_height. Each photo is decoded upright, the app's FaceDetector runs on it, and every
 labelled face is matched to the detection with the highest IoU (>= MATCH_IOU; labelled boxes running
-past the border are clipped first). Matched faces become model inputs via face_input with the
-detector's box and eyes, exactly as in the app; unmatched detections are ignored. Unmatched labelled
+past the border are clipped first). Decoding size, tiled detection and the face crops are the app's own
+(`decode_file` at `DetectionSettings.max_side`, `find_faces`, `face_input` on the decoded photo), so the
+figures are those of the app; unmatched detections are ignored. Unmatched labelled
 faces are left out (their share is the detection miss rate reported as "detection recall").
 Detections are cached per photo set in the cache dir. Splits are 80/10/10 by photo (--seed).
 """
@@ -18,9 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from albumsorter.core.decoding import decode_file
+from albumsorter.core.detection import DetectionSettings
+from albumsorter.core.geometry import iou
 from albumsorter.core.preprocess import PreprocessConfig, face_input
 from training.datasets.base import FaceSet, one_hot, split_indices
-from training.datasets.photos import clip_box, iou, load_rgb, stack_inputs
+from training.datasets.photos import clip_box, stack_inputs
 from training.paths import cache_dir
 
 MATCH_IOU = 0.4
@@ -42,23 +46,27 @@ def read_expw_labels(path: Path) -> list[dict]:
 
 
 def _detections(root: Path, photos: list[str]) -> dict[str, dict]:
-    """{photo: {"size": (w, h), "faces": [{"box", "score", "keypoints"}]}} from the cache or the detector."""
+    """{photo: {"size": (w, h), "scale": s, "faces": [{"box", "score", "keypoints"}]}} in full-resolution upright
+    pixels, from the cache or from the app's own decoding and tiled detection."""
+    from albumsorter.core.detection import DetectionSettings, find_faces
     from albumsorter.core.resources import detector_model_path
 
+    settings = DetectionSettings()
     model = detector_model_path()
-    key = hashlib.sha1(f"{root.resolve()}|{model.stat().st_size}|{model.stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{root.resolve()}|{model.stat().st_size}|{model.stat().st_mtime_ns}|{settings.id}".encode()).hexdigest()[:12]
     cache = cache_dir() / f"expw-detections-{key}.json"
     known = json.loads(cache.read_text()) if cache.is_file() else {}
     missing = [p for p in photos if p not in known]
     if missing:
         from albumsorter.core.faces import FaceDetector
 
-        with FaceDetector() as detector:
+        with FaceDetector(min_confidence=settings.min_confidence) as detector:
             for i, photo in enumerate(missing):
-                rgb = load_rgb(root / photo)
-                faces = detector.detect(rgb)
+                decoded = decode_file(root / photo, settings.max_side)
+                faces = [f.scaled(decoded.scale) for f in find_faces(detector, decoded.rgb, settings)]
                 known[photo] = {
-                    "size": [int(rgb.shape[1]), int(rgb.shape[0])],
+                    "size": [decoded.width, decoded.height],
+                    "scale": decoded.scale,
                     "faces": [{"box": list(f.box), "score": f.score, "keypoints": f.keypoints.tolist()} for f in faces],
                 }
                 if i and i % 200 == 0:
@@ -111,13 +119,15 @@ def load_expw(root: Path, split: str, seed: int = 0, limit: int | None = None, p
         n_labelled += len(matches)
         if not any(m is not None for m in matches):
             continue
-        rgb = load_rgb(root / photo)
+        # The app cuts faces from the photo as decoded for detection: the same pixels here.
+        decoded = decode_file(root / photo, DetectionSettings().max_side)
         for face, m in zip(by_photo[photo], matches):
             if m is None:
                 continue
             d = det["faces"][m]
-            kp = d["keypoints"]
-            inputs.append(face_input(rgb, preprocess, box=tuple(d["box"]), right_eye=tuple(kp[0]), left_eye=tuple(kp[1])))
+            box = tuple(v / decoded.scale for v in d["box"])
+            right_eye, left_eye = (tuple(v / decoded.scale for v in point) for point in d["keypoints"][:2])
+            inputs.append(face_input(decoded.rgb, preprocess, box=box, right_eye=right_eye, left_eye=left_eye))
             labels.append(face["label"])
             ids.append(f"{photo}#{face['face_id']}")
             n_matched += 1

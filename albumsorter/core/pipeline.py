@@ -185,7 +185,6 @@ class Analyzer:
             faces = find_faces(detector, photo.rgb, self.options.detection)
             t = _tick(result.seconds, "detect", t)
             probs = self._classify(classifier, photo.rgb, faces, result.seconds)
-            t = time.perf_counter()
         except PhotoError as exc:
             result.error = str(exc)
             result.retry_next_run = isinstance(exc, ReadError)
@@ -197,16 +196,17 @@ class Analyzer:
         result.format = photo.format
         result.width, result.height = photo.width, photo.height
         result.taken_at = photo.taken_at
+        full_size = [face.scaled(photo.scale) for face in faces]  # stored in full-resolution upright pixels
         result.faces = [
             {
-                "box": tuple(v * photo.scale for v in face.box),
+                "box": face.box,
                 "score": face.score,
-                "keypoints": (face.keypoints * photo.scale).tolist(),
+                "keypoints": face.keypoints.tolist(),
                 "model_id": self.card.id,
                 "probabilities": p.tolist(),
                 "label": CLASSES_8[int(np.argmax(p))],
             }
-            for face, p in zip(faces, probs)
+            for face, p in zip(full_size, probs)
         ]
         return result
 

@@ -508,3 +508,22 @@ def test_non_utf8_file_name_keeps_its_thumbnail_and_row(window, qtbot, tmp_path)
     from albumsorter._qt.photo_model import display
 
     assert display(name) == "caf\ufffd.jpg"
+
+
+def test_window_layout_is_remembered(qtbot):
+    """Size and docks as the user left them, across closing and reopening the window."""
+    first = new_window(qtbot)
+    first.resize(760, 560)  # inside the offscreen screen (800 x 600): restoring clamps to the screen
+    first.errors_dock.hide()
+    qtbot.waitUntil(lambda: first.size().width() == 760)
+    first.close()
+    from albumsorter._qt.main_window import MainWindow
+
+    second = MainWindow()  # not new_window(): that resizes to the test's screen size after construction
+    qtbot.addWidget(second)
+    second.show()
+    try:
+        assert (second.size().width(), second.size().height()) == (760, 560)
+        assert not second.errors_dock.isVisible() and second.filter_dock.isVisible()
+    finally:
+        second.shutdown()

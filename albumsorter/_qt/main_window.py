@@ -202,6 +202,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._update_actions()
         self.resize(1280, 800)
+        self._restore_layout()
         self.grid.setFocus()
 
     # --- construction ---
@@ -701,8 +702,31 @@ class MainWindow(QMainWindow):
     # --- closing ---
 
     def closeEvent(self, event) -> None:
+        self._save_layout()
         self.shutdown()
         super().closeEvent(event)
+
+    def _save_layout(self) -> None:
+        """Window size and position, docks and their sizes: as the user left them (core settings file)."""
+        from albumsorter.core import settings
+
+        try:
+            settings.set_value(
+                "main_window",
+                {"geometry": bytes(self.saveGeometry().toBase64()).decode(), "state": bytes(self.saveState().toBase64()).decode()},
+            )
+        except OSError:
+            pass  # an unwritable settings folder must not stop the window from closing
+
+    def _restore_layout(self) -> None:
+        from PySide6.QtCore import QByteArray
+
+        from albumsorter.core import settings
+
+        layout = settings.get_value("main_window")
+        if isinstance(layout, dict):
+            self.restoreGeometry(QByteArray.fromBase64(str(layout.get("geometry", "")).encode()))
+            self.restoreState(QByteArray.fromBase64(str(layout.get("state", "")).encode()))
 
     def shutdown(self) -> None:
         """Stop the workers cleanly (the next start resumes indexing) and close the catalog."""

@@ -46,3 +46,16 @@ def remember_folder(folder: Path | str, catalog: Path | str) -> None:
     items = [i for i in recent_folders() if i["folder"] != folder]
     data["recent"] = [{"folder": folder, "catalog": catalog}] + items[: MAX_RECENT - 1]
     _save(data)
+
+
+def get_value(key: str, default=None):
+    """A small JSON value the app keeps between runs (e.g. the window layout)."""
+    return _load().get("values", {}).get(key, default)
+
+
+def set_value(key: str, value) -> None:
+    data = _load()
+    values = data.get("values") if isinstance(data.get("values"), dict) else {}
+    values[key] = value
+    data["values"] = values
+    _save(data)

@@ -25,8 +25,9 @@ import time
 import traceback
 from pathlib import Path
 
+from albumsorter.core.scanning import PHOTO_EXTENSIONS
+
 EXIT_PASS, EXIT_FAIL = 0, 1
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".heic", ".heif", ".webp", ".tif", ".tiff", ".bmp", ".avif"}
 
 
 class _Report:
@@ -112,7 +113,7 @@ def _copy_samples(src: Path, dst: Path) -> dict[str, dict]:
     expected_file = src / "expected.json"
     expected = json.loads(expected_file.read_text(encoding="utf-8")) if expected_file.is_file() else {}
     for f in sorted(src.iterdir()):
-        if f.is_file() and f.suffix.lower() in PHOTO_SUFFIXES:
+        if f.is_file() and f.suffix.lower() in PHOTO_EXTENSIONS:
             shutil.copy2(f, dst / f.name)
             expected.setdefault(f.name, {})
     return expected

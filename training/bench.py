@@ -37,25 +37,25 @@ def inference_benchmark(tflite_path: Path, input_shape: tuple[int, int, int], th
 
 
 def preprocessing_benchmark(folder: Path, out_png: Path | None = None, enabled: bool = True, size: int = 48, channels: int = 1, limit: int | None = None) -> dict:
-    """Per photo of a folder: decode + detect (as in the app) excluded, time of face_input on every detected face.
+    """Per photo of a folder: decode (the app's decoder, full size) and one detector pass excluded, time of
+    face_input on every detected face.
 
     Returns mean/sd/min/max seconds per photo of pre-processing, plus the same for detection, and
     draws a histogram and time vs image size (megapixels) to out_png.
     """
-    from PIL import Image, ImageOps
-
+    from albumsorter.core.decoding import PhotoError, decode_file
     from albumsorter.core.faces import FaceDetector
     from albumsorter.core.preprocess import PreprocessConfig, face_input
+    from albumsorter.core.scanning import PHOTO_EXTENSIONS
 
     config = PreprocessConfig(enabled=enabled, size=size, channels=channels)
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp", ".heic"})[:limit]
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in PHOTO_EXTENSIONS)[:limit]
     pre_times, det_times, megapixels, faces_per = [], [], [], []
     with FaceDetector() as detector:
         for path in files:
             try:
-                with Image.open(path) as im:
-                    rgb = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-            except OSError:
+                rgb = decode_file(path).rgb
+            except PhotoError:
                 continue
             t = time.perf_counter()
             faces = detector.detect(rgb)

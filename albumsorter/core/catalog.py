@@ -11,8 +11,8 @@ keeps its row, and re-detected faces inherit the corrections of the faces they r
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import re
 import sqlite3
 import time
@@ -85,6 +85,15 @@ def default_catalog_path(root: Path | str) -> Path:
 
 # --- migrations: index i brings user_version i -> i + 1 ----------------------------------------------
 
+# Recomputes the stored scores of the photos matched by the appended WHERE clause.
+_REFRESH_SCORES = """
+    UPDATE photos SET
+        face_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id),
+        smile_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id AND fl.effective_label = 'happy'),
+        smile_score = COALESCE((SELECT AVG(CASE WHEN fl.corrected THEN (fl.effective_label = 'happy') * 1.0 ELSE fl.p_happy END)
+                                FROM face_labels fl WHERE fl.photo_id = photos.id), 0.0)
+"""
+
 _PROB_SQL = ", ".join(f"{c} REAL" for c in PROB_COLUMNS)
 MIGRATIONS: list[str] = [
     f"""
@@ -152,17 +161,9 @@ MIGRATIONS: list[str] = [
     DROP VIEW photo_scores;
     CREATE INDEX photos_smile ON photos(smile_score);
     CREATE INDEX faces_photo_label ON faces(photo_id, label);
-    """,
+    """
+    + _REFRESH_SCORES,
 ]
-
-# Recomputes the stored scores of the photos matched by the appended WHERE clause.
-_REFRESH_SCORES = """
-    UPDATE photos SET
-        face_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id),
-        smile_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id AND fl.effective_label = 'happy'),
-        smile_score = COALESCE((SELECT AVG(CASE WHEN fl.corrected THEN (fl.effective_label = 'happy') * 1.0 ELSE fl.p_happy END)
-                                FROM face_labels fl WHERE fl.photo_id = photos.id), 0.0)
-"""
 
 
 # --- rows handed to callers -------------------------------------------------------------------------
@@ -299,8 +300,6 @@ class Catalog:
                 for statement in MIGRATIONS[version].split(";\n"):
                     if statement.strip():
                         self.conn.execute(statement)
-                if version + 1 == 2:
-                    self.conn.execute(_REFRESH_SCORES)
                 self.conn.execute(f"PRAGMA user_version = {version + 1}")
 
     def transaction(self) -> "_Transaction":

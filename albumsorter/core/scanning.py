@@ -71,13 +71,12 @@ def walk_files(root: Path | str, skip: Callable[[Path], bool] | None = None) -> 
                 if entry.is_dir(follow_symlinks=True):
                     subdirs.append(path)
                     continue
-                if not entry.is_file(follow_symlinks=True):
-                    if entry.is_symlink() and path.suffix.lower() in PHOTO_EXTENSIONS:
-                        yield FileEntry(path, BROKEN_LINK_SIZE, 0)  # reported as an error, not silently lost
-                    continue  # sockets, fifos, other dangling links
-                st = entry.stat(follow_symlinks=True)
-            except OSError:
-                # A symlink loop (ELOOP) named like a photo is as broken as a dangling link: report it too.
+                st = entry.stat(follow_symlinks=True) if entry.is_file(follow_symlinks=True) else None
+            except OSError:  # a symlink loop (ELOOP), a file vanishing
+                st = None
+            if st is None:
+                # A dangling or looping link named like a photo is reported as an error, not silently lost;
+                # sockets, fifos and other links are skipped.
                 if entry.is_symlink() and path.suffix.lower() in PHOTO_EXTENSIONS:
                     yield FileEntry(path, BROKEN_LINK_SIZE, 0)
                 continue

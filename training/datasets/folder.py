@@ -13,10 +13,10 @@ import numpy as np
 
 from albumsorter.core.classes import canonical_class
 from albumsorter.core.preprocess import PreprocessConfig, face_input
+from albumsorter.core.scanning import PHOTO_EXTENSIONS
 from training.datasets.base import FaceSet, one_hot, split_indices
 from training.datasets.photos import load_rgb, stack_inputs
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".heic"}
 SPLIT_NAMES = {"train": ("train", "training"), "valid": ("valid", "val", "validation"), "test": ("test", "testing")}
 
 
@@ -25,7 +25,7 @@ def list_folder(root: Path) -> list[tuple[Path, str]]:
     items = []
     for class_dir in sorted(p for p in Path(root).iterdir() if p.is_dir()):
         label = canonical_class(class_dir.name)
-        items += [(f, label) for f in sorted(class_dir.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+        items += [(f, label) for f in sorted(class_dir.iterdir()) if f.suffix.lower() in PHOTO_EXTENSIONS]
     return items
 
 

@@ -120,3 +120,40 @@ def test_weights_come_only_from_a_given_file(tmp_path):
     b = build_network("small_cnn", (32, 32, 1), 8, weights=tmp_path / "w.weights.h5")
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)
+
+
+EXPW = REPO.parent / "shared" / "data" / "expw_dev"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (FERPLUS.exists() and EXPW.exists()), reason="needs ../shared/data/ferplus and ../shared/data/expw_dev")
+def test_faces_cut_from_photos_join_the_training_split_only(tmp_path):
+    """--extra-train adds ExpW's train photos (cut by the app's detector, at the card's box margin), repeated;
+    none of ExpW's held-out photos are trained on; the margin reaches the model card; resume may change lr."""
+    from albumsorter.core.preprocess import PreprocessConfig
+    from training.datasets.registry import load_dataset
+
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "ferplus", "--data-root", str(FERPLUS), "--limit", "40", "--network", "small_cnn", "--size", "32",
+            "--channels", "1", "--no-preprocessing", "--box-margin", "0.05", "--batch-size", "8", "--steps-per-epoch", "2",
+            "--epochs", "1", "--no-evaluate", "--extra-train", f"expw={EXPW}", "--extra-repeat", "3", "--run-dir", str(run)]
+    assert main(args) == 0
+    split = json.loads((run / "split.json").read_text())
+    (extra,) = split["extra_train"].values()
+    assert extra["n"] > 0 and extra["repeat"] == 3
+    assert f"added {extra['n']} expw={EXPW} train faces x 3 = {3 * extra['n']}: {split['splits']['train']['n'] + 3 * extra['n']} training faces" in (run / "train.log").read_text()
+    pre = PreprocessConfig(enabled=False, size=32, channels=1, box_margin=0.05)
+    held_out = {i for s in ("valid", "test") for i in load_dataset("expw", EXPW, s, limit=40, preprocess=pre).ids}
+    trained = set(extra["ids"])
+    assert held_out and not trained & held_out
+    assert {i.split("#")[0] for i in trained}.isdisjoint({i.split("#")[0] for i in held_out})
+
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--lr", "5e-5", "--no-evaluate"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["lr"] == 5e-5 and config["epochs"] == 2 and config["extra_train"] == [f"expw={EXPW}"]
+    assert "resumed" in (run / "command.txt").read_text()
+
+    models = tmp_path / "models"
+    assert main(["export", "--run", str(run), "--install", "--models-dir", str(models)]) == 0
+    card = json.loads((models / "expression" / "model.json").read_text())
+    assert card["preprocessing"]["box_margin"] == 0.05 and card["preprocessing"]["enabled"] is False

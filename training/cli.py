@@ -28,6 +28,12 @@ def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None
     g.add_argument("--seed", type=int, default=0, help="seed of splits without official ones, shuffling and initialisation (default 0)")
 
 
+def _add_extra_data_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("more training data")
+    g.add_argument("--extra-train", action="append", default=[], metavar="DATASET=ROOT", help="add this data set's train split to the training faces (repeatable; e.g. expw=../shared/data/expw_dev: faces cut from photos by the app's own detector and crop). Validation and test stay on --dataset")
+    g.add_argument("--extra-repeat", type=int, default=1, metavar="N", help="repeat the extra faces N times, so a small set weighs more (default 1)")
+
+
 def _bool_flag(g, name: str, default: bool, help: str) -> None:
     g.add_argument(f"--{name}", dest=name.replace("-", "_"), action=argparse.BooleanOptionalAction, default=default, help=help)
 
@@ -42,18 +48,20 @@ def _add_train_parser(sub) -> None:
         "an epoch, random horizontal flips, early stopping on validation loss, class weights max(n)/(C n_i).",
     )
     _add_data_options(p, required=False)
+    _add_extra_data_options(p)
     n = p.add_argument_group("network and input")
     n.add_argument("--network", default="small_cnn", choices=sorted(NETWORKS), help="; ".join(f"{k}: {v}" for k, v in NETWORKS.items()))
     n.add_argument("--size", type=int, help="input side in pixels (default: the network's thesis input size; fer_vgg 48)")
     n.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (default: the network's)")
     _bool_flag(n, "preprocessing", True, "thesis §5.2 pre-processing (CLAHE, eye-line rotation, 1.7/1.3/3.2 crop) via the app's face_input (default on)")
+    n.add_argument("--box-margin", type=float, default=None, help="without pre-processing: margin on each side of the square crop around a detector box, as a fraction of its side (default 0.15). Used where faces are cut from photos (ExpW, AffectNet, the app); written into the model card. With --resume: a new margin for evaluation and export")
     n.add_argument("--weights", type=Path, help="weights file to start from (e.g. ImageNet weights of the backbone, include_top=False); never downloaded")
     n.add_argument("--alpha", type=float, help="MobileNet width multiplier (default 1.0)")
     n.add_argument("--width", type=int, help="fer_vgg channels of the first block (default 32)")
     n.add_argument("--dropout", type=float, help="dropout before the classifier (default per network)")
     o = p.add_argument_group("optimisation")
     o.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"], help="default adam (thesis)")
-    o.add_argument("--lr", type=float, default=1e-4, help="learning rate (default 1e-4, thesis)")
+    o.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4, thesis). With --resume: a new peak for the re-derived schedule (a warm restart)")
     o.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay for adamw (default 0)")
     o.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine", "step"], help="constant (thesis), cosine decay to 0, or /10 at 50%% and 75%% of the epochs")
     o.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up from lr/10 (cosine schedule only)")
@@ -80,14 +88,21 @@ def _add_train_parser(sub) -> None:
 def _cmd_train(args) -> int:
     import time
 
+    from albumsorter.core.preprocess import DEFAULT_BOX_MARGIN
     from training.config import TrainConfig
     from training.paths import default_runs_dir
     from training.train import train
 
     if args.resume:
         cfg = TrainConfig.load(args.resume / "config.json")
+        changed = False
         if args.epochs is not None and args.epochs != cfg.epochs:
-            cfg.epochs = args.epochs
+            cfg.epochs, changed = args.epochs, True
+        if args.lr is not None and args.lr != cfg.lr:
+            cfg.lr, changed = args.lr, True
+        if args.box_margin is not None and args.box_margin != cfg.box_margin:
+            cfg.box_margin, changed = args.box_margin, True
+        if changed:
             cfg.save(args.resume / "config.json")
         train(cfg, args.resume, resume=True, evaluate_after=args.evaluate, argv=args.argv)
         return 0
@@ -104,12 +119,15 @@ def _cmd_train(args) -> int:
         size=args.size,
         channels=args.channels,
         preprocessing=args.preprocessing,
+        box_margin=args.box_margin if args.box_margin is not None else DEFAULT_BOX_MARGIN,
+        extra_train=list(args.extra_train),
+        extra_repeat=args.extra_repeat,
         weights=str(args.weights) if args.weights else None,
         alpha=args.alpha,
         width=args.width,
         dropout=args.dropout,
         optimizer=args.optimizer,
-        lr=args.lr,
+        lr=args.lr if args.lr is not None else 1e-4,
         weight_decay=args.weight_decay,
         lr_schedule=args.lr_schedule,
         warmup_epochs=args.warmup_epochs,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from albumsorter.core.preprocess import PreprocessConfig
+from albumsorter.core.preprocess import DEFAULT_BOX_MARGIN, PreprocessConfig
 from training.augment import AugmentConfig
 
 
@@ -19,11 +19,16 @@ class TrainConfig:
     classes: int = 8  # grouping 8 | 6 | 3 (thesis §6.3)
     limit: int | None = None  # use only the first N faces of each split (tests, quick checks)
     seed: int = 0
+    # more training faces from other data sets ("DATASET=ROOT", their train split), repeated extra_repeat times;
+    # validation and test stay on `dataset`
+    extra_train: list[str] = field(default_factory=list)
+    extra_repeat: int = 1
     # network and input
     network: str = "small_cnn"
     size: int | None = None  # None: the network's thesis default
     channels: int | None = None
     preprocessing: bool = True  # thesis §5.2 on/off
+    box_margin: float = DEFAULT_BOX_MARGIN  # square crop around a detector box, without pre-processing
     weights: str | None = None  # user-given weights file (e.g. ImageNet) for fine-tuning
     alpha: float | None = None  # MobileNet width multiplier
     width: int | None = None  # fer_vgg first-block channels
@@ -52,7 +57,17 @@ class TrainConfig:
 
     def preprocess_config(self) -> PreprocessConfig:
         assert self.size is not None and self.channels is not None
-        return PreprocessConfig(enabled=self.preprocessing, size=self.size, channels=self.channels)
+        return PreprocessConfig(enabled=self.preprocessing, size=self.size, channels=self.channels, box_margin=self.box_margin)
+
+    def extra_datasets(self) -> list[tuple[str, str]]:
+        """(name, root) of each --extra-train entry."""
+        out = []
+        for entry in self.extra_train:
+            name, sep, root = entry.partition("=")
+            if not sep or not name or not root:
+                raise ValueError(f"extra training data must be DATASET=ROOT, not {entry!r}")
+            out.append((name, root))
+        return out
 
     def augment_config(self) -> AugmentConfig:
         return AugmentConfig(flip=self.flip, rotation_deg=self.rotation, shift=self.shift, zoom=self.zoom, mixup=self.mixup)

@@ -186,7 +186,20 @@ def _epoch_callback(run_dir: Path, cfg: TrainConfig, start_time: float):
     return EpochCheckpoint()
 
 
-def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet]) -> None:
+def load_extra_train(cfg: TrainConfig) -> dict[str, FaceSet]:
+    """The train split of each --extra-train data set, as prepared inputs with grouped targets."""
+    out = {}
+    for name, root in cfg.extra_datasets():
+        faces = load_dataset(name, root, "train", labels=cfg.labels, seed=cfg.seed, limit=cfg.limit, preprocess=cfg.preprocess_config())
+        if cfg.preprocessing and not faces.prepared:
+            from training.eyes import attach_cached_eyes
+
+            attach_cached_eyes(faces, name, root, "train")
+        out[f"{name}={root}"] = group_targets(faces, cfg.classes)
+    return out
+
+
+def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet], extra: dict[str, FaceSet] | None = None) -> None:
     """split.json: the data set, and per split its size, class counts and face ids (fixed, reproducible)."""
     info = {
         "dataset": cfg.dataset,
@@ -198,6 +211,11 @@ def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet]) ->
             for name, fs in splits.items()
         },
     }
+    if extra:
+        info["extra_train"] = {
+            name: {"n": len(fs), "repeat": cfg.extra_repeat, "class_counts": fs.class_counts().tolist(), "ids": fs.ids}
+            for name, fs in extra.items()
+        }
     (run_dir / "split.json").write_text(json.dumps(info) + "\n", encoding="utf-8")
 
 
@@ -220,11 +238,18 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
     log(run_dir, f"loading {cfg.dataset} from {cfg.data_root} (labels {cfg.labels}, {cfg.classes} classes)")
     train_set, valid_set = load_split(cfg, "train"), load_split(cfg, "valid")
     attach_eyes(cfg, {"train": train_set, "valid": valid_set})
-    if not resume:
-        record_split(run_dir, cfg, {"train": train_set, "valid": valid_set, "test": load_split(cfg, "test")})
     t0 = time.time()
     x_train, x_valid = prepare_inputs(train_set, pre), prepare_inputs(valid_set, pre)
     log(run_dir, f"pre-processed {len(x_train)} train + {len(x_valid)} valid faces ({pre.to_dict()}) in {time.time() - t0:.1f}s")
+    extra = load_extra_train(cfg)
+    if not resume:
+        record_split(run_dir, cfg, {"train": train_set, "valid": valid_set, "test": load_split(cfg, "test")}, extra)
+    for name, faces in extra.items():
+        x_extra = np.concatenate([prepare_inputs(faces, pre)] * cfg.extra_repeat)
+        y_extra = np.concatenate([faces.targets] * cfg.extra_repeat)
+        x_train = np.concatenate([x_train, x_extra])
+        train_set = FaceSet(x_train, np.concatenate([train_set.targets, y_extra]), prepared=True)
+        log(run_dir, f"added {len(faces)} {name} train faces x {cfg.extra_repeat} = {len(x_extra)}: {len(x_train)} training faces in all")
 
     n_classes = len(GROUPINGS[cfg.classes])
     weights = thesis_class_weights(train_set.targets.sum(axis=0)) if cfg.class_weights else np.ones(n_classes, np.float32)

@@ -235,3 +235,22 @@ def test_mcnemar_chi_square():
     assert result["a_only_right"] == 10 and result["b_only_right"] == 0
     assert result["chi2"] == pytest.approx(81 / 10) and result["p"] < 0.01
     assert contingency(a, b)["table"] == [[30, 10], [20, 20]]
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_evaluate_can_try_another_crop_margin_on_photos(tmp_path, require_models):
+    """evaluate --box-margin replaces the card's margin for faces cut from photos (to tune it) and says so."""
+    from training.cli import main
+
+    root = _require(EXPW)
+    card = Path(__file__).resolve().parents[1] / "models" / "expression" / "model.json"
+    runs = {}
+    for margin in (0.0, 0.4):
+        out = tmp_path / f"m{margin}"
+        args = ["evaluate", "--model", str(card), "--dataset", "expw", "--data-root", str(root), "--split", "all", "--limit", "8"]
+        assert main([*args, "--box-margin", str(margin), "--out", str(out)]) == 0
+        assert f"box margin {margin:g}," in (out / "report.md").read_text()
+        runs[margin] = np.load(out / "predictions-expw-all.npz")
+    assert list(runs[0.0]["ids"]) == list(runs[0.4]["ids"])
+    assert not np.allclose(runs[0.0]["probs"], runs[0.4]["probs"], atol=1e-3)

@@ -54,7 +54,7 @@ def _add_train_parser(sub) -> None:
     n.add_argument("--size", type=int, help="input side in pixels (default: the network's thesis input size; fer_vgg 48)")
     n.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (default: the network's)")
     _bool_flag(n, "preprocessing", True, "thesis §5.2 pre-processing (CLAHE, eye-line rotation, 1.7/1.3/3.2 crop) via the app's face_input (default on)")
-    n.add_argument("--box-margin", type=float, default=None, help="without pre-processing: margin on each side of the square crop around a detector box, as a fraction of its side (default 0.15). Used where faces are cut from photos (ExpW, AffectNet, the app); written into the model card. With --resume: a new margin for evaluation and export")
+    n.add_argument("--box-margin", type=float, default=None, help="without pre-processing: margin on each side of the square crop around a detector box, as a fraction of its side (default 0: the detector box, which runs from brow to chin as FER crops do). Used where faces are cut from photos (ExpW, AffectNet, the app); written into the model card. With --resume: a new margin for evaluation and export")
     n.add_argument("--weights", type=Path, help="weights file to start from (e.g. ImageNet weights of the backbone, include_top=False); never downloaded")
     n.add_argument("--alpha", type=float, help="MobileNet width multiplier (default 1.0)")
     n.add_argument("--width", type=int, help="fer_vgg channels of the first block (default 32)")
@@ -176,13 +176,14 @@ def _add_evaluate_parser(sub) -> None:
     p.add_argument("--split", default="test", choices=["train", "valid", "test", "all"], help="default test")
     p.add_argument("--out", type=Path, help="folder for metrics.json / report.md / PNGs (default: the run folder or the model's folder)")
     p.add_argument("--preprocessing", action=argparse.BooleanOptionalAction, default=None, help="for a bare .keras file without a run config: was it trained with pre-processing?")
+    p.add_argument("--box-margin", type=float, default=None, help="crop faces cut from photos with this margin instead of the model's (to tune it on ExpW-style data; then train or resume with it)")
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args) -> int:
     from training.evaluate import evaluate_command, summary_line
 
-    result = evaluate_command(args.model, args.dataset, args.data_root, args.split, args.labels, args.limit, args.seed, args.out, args.preprocessing)
+    result = evaluate_command(args.model, args.dataset, args.data_root, args.split, args.labels, args.limit, args.seed, args.out, args.preprocessing, args.box_margin)
     for note in result.get("notes", []):
         print(note)
     print(summary_line(result))

@@ -48,7 +48,9 @@ def evaluate_to(out_dir: Path, predictor: Predictor, faces: FaceSet, key: str, t
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     result, true, probs = evaluate_faces(predictor, faces)
-    result["notes"] = [f"model: {predictor.name} ({predictor.kind}), pre-processing {'on' if predictor.preprocess.enabled else 'off'}, input {predictor.preprocess.size}x{predictor.preprocess.size}x{predictor.preprocess.channels}"]
+    pre = predictor.preprocess
+    framing = "" if pre.enabled or not faces.prepared else f", box margin {pre.box_margin:g}"
+    result["notes"] = [f"model: {predictor.name} ({predictor.kind}), pre-processing {'on' if pre.enabled else 'off'}{framing}, input {pre.size}x{pre.size}x{pre.channels}"]
     # Readable notes for the report; snake_case keys are figures for machines (cards, comparisons).
     result["notes"] += [f"{k}: {v}" for k, v in faces.info.items() if "_" not in k]
     result.update({k: v for k, v in faces.info.items() if "_" in k})
@@ -83,12 +85,29 @@ def evaluate_run(run_dir: Path, split: str = "test", checkpoint: str = "best") -
     return result
 
 
-def evaluate_command(model: Path, dataset: str, data_root: Path, split: str, labels: str, limit: int | None, seed: int, out: Path | None, preprocessing: bool | None) -> dict:
-    """`evaluate --model M --dataset D`: M is a run folder, a .keras checkpoint or an exported model.json."""
+def evaluate_command(
+    model: Path,
+    dataset: str,
+    data_root: Path,
+    split: str,
+    labels: str,
+    limit: int | None,
+    seed: int,
+    out: Path | None,
+    preprocessing: bool | None,
+    box_margin: float | None = None,
+) -> dict:
+    """`evaluate --model M --dataset D`: M is a run folder, a .keras checkpoint or an exported model.json.
+
+    `box_margin` replaces the model's crop margin (faces cut from photos only), to tune it."""
+    from dataclasses import replace
+
     from training.datasets.registry import load_dataset
     from training.eyes import attach_cached_eyes
 
     predictor = load_predictor(model, preprocessing=preprocessing)
+    if box_margin is not None:
+        predictor.preprocess = replace(predictor.preprocess, box_margin=box_margin)
     faces = load_dataset(dataset, data_root, split, labels=labels, seed=seed, limit=limit, preprocess=predictor.preprocess)
     if predictor.preprocess.enabled and not faces.prepared:
         attach_cached_eyes(faces, dataset, str(data_root), split)

@@ -57,13 +57,16 @@ def load_predictor(model: Path | str, preprocessing: bool | None = None, checkpo
     _, size, _, channels = net.input_shape
     n_out = net.output_shape[-1]
     classes = GROUPINGS.get(n_out, tuple(f"class{i}" for i in range(n_out)))
+    margin = None
     config_file = run_dir / "config.json"
     if config_file.is_file():
         cfg = TrainConfig.load(config_file)
         enabled = cfg.preprocessing if preprocessing is None else preprocessing
         classes = GROUPINGS[cfg.classes]
+        margin = cfg.box_margin
     elif preprocessing is None:
         raise ValueError(f"{model}: no run config.json beside it; say --preprocessing or --no-preprocessing")
     else:
         enabled = preprocessing
-    return Predictor(path.stem if not model.is_dir() else model.name, classes, PreprocessConfig(enabled=enabled, size=size, channels=channels), "keras", net)
+    pre = PreprocessConfig(enabled=enabled, size=size, channels=channels) if margin is None else PreprocessConfig(enabled=enabled, size=size, channels=channels, box_margin=margin)
+    return Predictor(path.stem if not model.is_dir() else model.name, classes, pre, "keras", net)

@@ -28,9 +28,11 @@ SIDE_FACTOR = 1.7
 ABOVE_FACTOR = 1.3
 BELOW_FACTOR = 3.2
 
-# Without pre-processing the detector's (tight) box is widened to a square with this margin on each
-# side, so the crop frames the face as FER-style crops do (forehead and chin included).
-DEFAULT_BOX_MARGIN = 0.15
+# Without pre-processing the detector's box is made square (its longer side) plus this margin on each side.
+# BlazeFace's box already runs from brow to chin, as FER-style crops do: on expw_dev through the app's
+# pipeline a FER+-trained model scored best with no margin (7 classes: 0.0 -> 36.4 %, 0.15 -> 33.9 %,
+# 0.3 -> 28.1 %; `python -m training evaluate --box-margin`, training/RECIPES.md).
+DEFAULT_BOX_MARGIN = 0.0
 
 
 @dataclass(frozen=True)

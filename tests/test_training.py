@@ -51,7 +51,7 @@ def test_help_documents_every_subcommand():
     for cmd in ("train", "evaluate", "compare", "export", "visualize", "bench"):
         assert cmd in out
     train_help = subprocess.run([sys.executable, "-m", "training", "train", "--help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    for option in ("--class-weights", "--mixup", "--resume", "--lr-schedule", "--labels", "--classes", "--preprocessing", "--alpha"):
+    for option in ("--class-weights", "--mixup", "--resume", "--lr-schedule", "--labels", "--classes", "--preprocessing", "--alpha", "--extra-train", "--box-margin"):
         assert option in train_help
 
 

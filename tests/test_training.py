@@ -56,10 +56,14 @@ def test_help_documents_every_subcommand():
 
 
 @pytest.mark.slow
-def test_train_evaluate_export_and_load_in_app(tmp_path, data_args):
+def test_train_evaluate_export_and_load_in_app(tmp_path, data_args, capsys, monkeypatch):
     run = tmp_path / "run"
     common = ["--network", "small_cnn", "--size", "32", "--channels", "1", "--batch-size", "8", "--steps-per-epoch", "2"]
+    monkeypatch.setenv("ALBUMSORTER_PROGRESS", "1")  # the in-epoch bar, as on a terminal
     assert main(["train", *data_args, *common, "--epochs", "1", "--rotation", "5", "--mixup", "0.2", "--run-dir", str(run)]) == 0
+    printed = capsys.readouterr()
+    assert "\repoch 1/1 [########################] 2/2 loss " in printed.err
+    assert "epoch 1/1: loss" in printed.out  # the per-epoch line that train.log keeps
     for name in ("command.txt", "config.json", "split.json", "log.csv", "train.log", "checkpoints/last.keras", "checkpoints/best.keras", "metrics.json", "report.md"):
         assert (run / name).is_file(), name
     assert "--network small_cnn" in (run / "command.txt").read_text()
@@ -98,6 +102,14 @@ def test_train_evaluate_export_and_load_in_app(tmp_path, data_args):
     assert main(["compare", str(run), str(out)]) == 0
     assert main(["visualize", "--model", str(run), "--steps", "3"]) == 0
     assert (run / "activation_maximisation.png").is_file()
+
+
+def test_progress_bar_line():
+    from training.train import progress_bar
+
+    line = progress_bar(3, 24, 111, 444, 0.6543, 0.8123, elapsed=50.0)
+    assert line == "epoch 3/24 [######..................] 111/444 loss 0.6543 acc 0.8123 | 2m30s left"
+    assert progress_bar(1, 1, 0, 10, 0, 0, 0.0).endswith("0/10 loss 0.0000 acc 0.0000 | 0s left")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def _add_train_parser(sub) -> None:
         help="train a network (thesis §6.1 set-up by default)",
         description="Train a network into a run folder (command.txt, config.json, split.json, log.csv, train.log, "
         "checkpoints/last.keras every epoch, checkpoints/best.keras chosen on the validation split), then evaluate it "
-        "on the test split. Defaults follow thesis §6.1: Adam 1e-4, categorical cross-entropy, batch 32, 256 batches "
+        "on the test split. Progress: a bar of each epoch's batches on a terminal, and a line per epoch (loss, accuracy, "
+        "validation loss and accuracy, lr, best so far) that train.log keeps. Defaults follow thesis §6.1: Adam 1e-4, categorical cross-entropy, batch 32, 256 batches "
         "an epoch, random horizontal flips, early stopping on validation loss, class weights max(n)/(C n_i).",
     )
     _add_data_options(p, required=False)

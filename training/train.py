@@ -186,6 +186,50 @@ def _epoch_callback(run_dir: Path, cfg: TrainConfig, start_time: float):
     return EpochCheckpoint()
 
 
+def _format_seconds(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def progress_bar(epoch: int, epochs: int, step: int, steps: int, loss: float, acc: float, elapsed: float, width: int = 24) -> str:
+    """One line: epoch, a bar of the epoch's batches, running loss and accuracy, time left in the epoch."""
+    done = int(width * step / max(1, steps))
+    eta = elapsed / step * (steps - step) if step else 0.0
+    return f"epoch {epoch}/{epochs} [{'#' * done}{'.' * (width - done)}] {step}/{steps} loss {loss:.4f} acc {acc:.4f} | {_format_seconds(eta)} left"
+
+
+def _batch_progress(cfg: TrainConfig, steps: int, stream=None):
+    """A progress bar redrawn in place during each epoch, on a terminal only (logs keep the per-epoch lines).
+    ALBUMSORTER_PROGRESS=1 forces it, e.g. under a pager that is not a terminal."""
+    import os
+
+    import keras
+
+    stream = stream or sys.stderr
+    if not (stream.isatty() or os.environ.get("ALBUMSORTER_PROGRESS") == "1"):
+        return None
+
+    class BatchProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs=None) -> None:
+            self.epoch, self.started, self.shown = epoch + 1, time.time(), 0.0
+
+        def on_train_batch_end(self, batch: int, logs=None) -> None:
+            now = time.time()
+            if now - self.shown < 0.5 and batch + 1 < steps:
+                return
+            self.shown = now
+            logs = logs or {}
+            line = progress_bar(self.epoch, cfg.epochs, batch + 1, steps, float(logs.get("loss", 0)), float(logs.get("accuracy", 0)), now - self.started)
+            stream.write("\r" + line)
+            stream.flush()
+
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            stream.write("\r\033[K")  # clear the bar; the epoch's summary line follows
+            stream.flush()
+
+    return BatchProgress()
+
+
 def load_extra_train(cfg: TrainConfig) -> dict[str, FaceSet]:
     """The train split of each --extra-train data set, as prepared inputs with grouped targets."""
     out = {}
@@ -280,7 +324,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
             epochs=cfg.epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps,
-            callbacks=[_epoch_callback(run_dir, cfg, start)],
+            callbacks=[c for c in (_batch_progress(cfg, steps), _epoch_callback(run_dir, cfg, start)) if c is not None],
             verbose=0,
         )
     best = run_dir / "checkpoints" / "best.keras"

@@ -83,6 +83,7 @@ def test_train_evaluate_export_and_load_in_app(tmp_path, data_args, capsys, monk
     assert main(["export", "--run", str(run), "--install", "--models-dir", str(models)]) == 0
     card = json.loads((models / "expression" / "model.json").read_text())
     assert card["classes"] == list(CLASSES_8) and card["input"]["size"] == 32 and card["input"]["channels"] == 1
+    assert (models / "expression" / "training-log.csv").read_text() == (run / "log.csv").read_text()
     assert card["preprocessing"]["enabled"] is True and card["training"]["command"] and card["metrics"]
     assert card["metrics"]["inference"]["ms_per_face_batch1"] > 0
 

@@ -114,7 +114,8 @@ def _card_metrics(run_metrics: dict) -> dict:
 
 
 def export_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "best", quantize: str | None = None) -> Path:
-    """Write out_dir (default RUN/export)/{model.keras, model.tflite, model.json, report.md, *.png}; returns the card path."""
+    """Write out_dir (default RUN/export)/{model.keras, model.tflite, model.json, report.md, training-log.csv, *.png};
+    returns the card path."""
     import keras
 
     from training.bench import inference_benchmark
@@ -150,6 +151,8 @@ def export_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "be
     for f in [run_dir / "report.md", *run_dir.glob("*.png")]:
         if f.is_file():
             shutil.copy2(f, out_dir / f.name)
+    if (run_dir / "log.csv").is_file():  # the learning curve, epoch by epoch, for whoever reads the model's provenance
+        shutil.copy2(run_dir / "log.csv", out_dir / "training-log.csv")
     # The exported file must load in the app exactly as shipped.
     from albumsorter.core.classify import ExpressionClassifier
 
@@ -158,13 +161,13 @@ def export_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "be
 
 
 def install(export_dir: Path, models_dir: Path | None = None) -> Path:
-    """Copy an export (card, .tflite, report, PNGs) to models/expression/ as the app's default model."""
+    """Copy an export (card, .tflite, report, training log, PNGs) to models/expression/ as the app's default model."""
     target = (Path(models_dir) if models_dir else REPO_ROOT / "models") / "expression"
     target.mkdir(parents=True, exist_ok=True)
-    for old in list(target.glob("*.png")) + [target / "report.md"]:
+    for old in list(target.glob("*.png")) + [target / "report.md", target / "training-log.csv"]:
         if old.is_file():
             old.unlink()
-    for name in ["model.tflite", "report.md", *[p.name for p in export_dir.glob("*.png")]]:
+    for name in ["model.tflite", "report.md", "training-log.csv", *[p.name for p in export_dir.glob("*.png")]]:
         if (export_dir / name).is_file():
             shutil.copy2(export_dir / name, target / name)
     # The card last: an app that sees the new card must find the new model beside it.

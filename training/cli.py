@@ -89,7 +89,6 @@ def _add_train_parser(sub) -> None:
 def _cmd_train(args) -> int:
     import time
 
-    from albumsorter.core.preprocess import DEFAULT_BOX_MARGIN
     from training.config import TrainConfig
     from training.paths import default_runs_dir
     from training.train import train
@@ -120,7 +119,7 @@ def _cmd_train(args) -> int:
         size=args.size,
         channels=args.channels,
         preprocessing=args.preprocessing,
-        box_margin=args.box_margin if args.box_margin is not None else DEFAULT_BOX_MARGIN,
+        box_margin=args.box_margin if args.box_margin is not None else TrainConfig.box_margin,
         extra_train=list(args.extra_train),
         extra_repeat=args.extra_repeat,
         weights=str(args.weights) if args.weights else None,
@@ -128,7 +127,7 @@ def _cmd_train(args) -> int:
         width=args.width,
         dropout=args.dropout,
         optimizer=args.optimizer,
-        lr=args.lr if args.lr is not None else 1e-4,
+        lr=args.lr if args.lr is not None else TrainConfig.lr,
         weight_decay=args.weight_decay,
         lr_schedule=args.lr_schedule,
         warmup_epochs=args.warmup_epochs,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from albumsorter.core.classes import CLASSES_8, GROUPINGS
-from albumsorter.core.preprocess import PreprocessConfig
+from albumsorter.core.preprocess import DEFAULT_BOX_MARGIN, PreprocessConfig
 
 
 @dataclass
@@ -57,7 +57,7 @@ def load_predictor(model: Path | str, preprocessing: bool | None = None, checkpo
     _, size, _, channels = net.input_shape
     n_out = net.output_shape[-1]
     classes = GROUPINGS.get(n_out, tuple(f"class{i}" for i in range(n_out)))
-    margin = None
+    margin = DEFAULT_BOX_MARGIN
     config_file = run_dir / "config.json"
     if config_file.is_file():
         cfg = TrainConfig.load(config_file)
@@ -68,5 +68,5 @@ def load_predictor(model: Path | str, preprocessing: bool | None = None, checkpo
         raise ValueError(f"{model}: no run config.json beside it; say --preprocessing or --no-preprocessing")
     else:
         enabled = preprocessing
-    pre = PreprocessConfig(enabled=enabled, size=size, channels=channels) if margin is None else PreprocessConfig(enabled=enabled, size=size, channels=channels, box_margin=margin)
+    pre = PreprocessConfig(enabled=enabled, size=size, channels=channels, box_margin=margin)
     return Predictor(path.stem if not model.is_dir() else model.name, classes, pre, "keras", net)

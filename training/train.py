@@ -52,8 +52,9 @@ def group_targets(faces: FaceSet, n_classes: int) -> FaceSet:
     return out
 
 
-def load_split(cfg: TrainConfig, split: str) -> FaceSet:
-    faces = load_dataset(cfg.dataset, cfg.data_root, split, labels=cfg.labels, seed=cfg.seed, limit=cfg.limit, preprocess=cfg.preprocess_config())
+def load_split(cfg: TrainConfig, split: str, dataset: str | None = None, root: str | None = None) -> FaceSet:
+    """One split of the run's data set (or of `dataset` at `root`, e.g. an --extra-train one), grouped."""
+    faces = load_dataset(dataset or cfg.dataset, root or cfg.data_root, split, labels=cfg.labels, seed=cfg.seed, limit=cfg.limit, preprocess=cfg.preprocess_config())
     return group_targets(faces, cfg.classes)
 
 
@@ -234,12 +235,9 @@ def load_extra_train(cfg: TrainConfig) -> dict[str, FaceSet]:
     """The train split of each --extra-train data set, as prepared inputs with grouped targets."""
     out = {}
     for name, root in cfg.extra_datasets():
-        faces = load_dataset(name, root, "train", labels=cfg.labels, seed=cfg.seed, limit=cfg.limit, preprocess=cfg.preprocess_config())
-        if cfg.preprocessing and not faces.prepared:
-            from training.eyes import attach_cached_eyes
-
-            attach_cached_eyes(faces, name, root, "train")
-        out[f"{name}={root}"] = group_targets(faces, cfg.classes)
+        faces = load_split(cfg, "train", name, root)
+        attach_eyes(cfg, {"train": faces}, name, root)
+        out[f"{name}={root}"] = faces
     return out
 
 
@@ -288,20 +286,20 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
     extra = load_extra_train(cfg)
     if not resume:
         record_split(run_dir, cfg, {"train": train_set, "valid": valid_set, "test": load_split(cfg, "test")}, extra)
+    y_train = train_set.targets
     for name, faces in extra.items():
         x_extra = np.concatenate([prepare_inputs(faces, pre)] * cfg.extra_repeat)
-        y_extra = np.concatenate([faces.targets] * cfg.extra_repeat)
         x_train = np.concatenate([x_train, x_extra])
-        train_set = FaceSet(x_train, np.concatenate([train_set.targets, y_extra]), prepared=True)
+        y_train = np.concatenate([y_train] + [faces.targets] * cfg.extra_repeat)
         log(run_dir, f"added {len(faces)} {name} train faces x {cfg.extra_repeat} = {len(x_extra)}: {len(x_train)} training faces in all")
 
     n_classes = len(GROUPINGS[cfg.classes])
-    weights = thesis_class_weights(train_set.targets.sum(axis=0)) if cfg.class_weights else np.ones(n_classes, np.float32)
+    weights = thesis_class_weights(y_train.sum(axis=0)) if cfg.class_weights else np.ones(n_classes, np.float32)
     log(run_dir, "class weights: " + ", ".join(f"{c} {w:.3f}" for c, w in zip(GROUPINGS[cfg.classes], weights)))
-    w_train = (train_set.targets @ weights).astype(np.float32)
+    w_train = (y_train @ weights).astype(np.float32)
     w_valid = np.ones(len(x_valid), np.float32)
     steps = cfg.steps_per_epoch or math.ceil(len(x_train) / cfg.batch_size)
-    ds_train = _make_dataset(x_train, train_set.targets, w_train, cfg, training=True)
+    ds_train = _make_dataset(x_train, y_train, w_train, cfg, training=True)
     ds_valid = _make_dataset(x_valid, valid_set.targets, w_valid, cfg, training=False)
 
     initial_epoch = 0
@@ -336,7 +334,7 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
     return best
 
 
-def attach_eyes(cfg: TrainConfig, splits: dict[str, FaceSet]) -> None:
+def attach_eyes(cfg: TrainConfig, splits: dict[str, FaceSet], dataset: str | None = None, root: str | None = None) -> None:
     """With pre-processing on, give FER-style crops eye positions (detector on the upscaled crop, cached)."""
     if not cfg.preprocessing:
         return
@@ -344,4 +342,4 @@ def attach_eyes(cfg: TrainConfig, splits: dict[str, FaceSet]) -> None:
 
     for name, faces in splits.items():
         if not faces.prepared:
-            attach_cached_eyes(faces, cfg.dataset, cfg.data_root, name)
+            attach_cached_eyes(faces, dataset or cfg.dataset, root or cfg.data_root, name)

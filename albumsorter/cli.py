@@ -177,35 +177,6 @@ def _filter_from_args(args: argparse.Namespace):
     )
 
 
-def photo_to_json(photo) -> dict:
-    from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED
-
-    return {
-        "path": photo.path,
-        "status": photo.status,
-        "error": photo.error,
-        "width": photo.width,
-        "height": photo.height,
-        "taken_at": photo.taken_at,
-        "pick": {PICK_PICKED: "picked", PICK_REJECTED: "rejected"}.get(photo.pick, "unflagged"),
-        "face_count": photo.face_count,
-        "smile_count": photo.smile_count,
-        "all_smile": photo.all_smile,
-        "smile_score": round(photo.smile_score, 4),
-        "faces": [
-            {
-                "box": {k: round(v, 1) for k, v in zip(("left", "top", "right", "bottom"), f.box)},
-                "score": round(f.score, 4),
-                "label": f.label,
-                "predicted_label": f.predicted_label,
-                "corrected": f.corrected,
-                "probabilities": {k: round(v, 4) for k, v in f.probabilities.items()},
-            }
-            for f in photo.faces
-        ],
-    }
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     try:
         flt = _filter_from_args(args)
@@ -215,6 +186,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     with _open_catalog(_catalog_path(args)) as catalog:
         photos = catalog.query(flt, with_faces=args.json or args.faces)
     if args.json:
+        from albumsorter.core.json_records import photo_to_json
+
         items = [photo_to_json(p) for p in photos]
         indent = 2 if sys.stdout.isatty() else None
         text = json.dumps(items, indent=indent, ensure_ascii=False)
@@ -393,10 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", nargs="?", metavar="FOLDER")
     p.add_argument("--catalog", metavar="PATH")
     p.set_defaults(func=cmd_gui)
+    from albumsorter.batch.cli import add_batch_commands  # batch, import-batch (need albumsorter[cluster] to run)
+
+    add_batch_commands(sub)
     return parser
 
 
-COMMANDS = ("index", "list", "query", "pick", "reject", "unflag", "export", "errors", "bench", "gui")
+COMMANDS = ("index", "list", "query", "pick", "reject", "unflag", "export", "errors", "bench", "gui", "batch", "import-batch")
 
 
 def main(argv: list[str] | None = None) -> int:

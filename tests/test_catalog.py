@@ -7,28 +7,13 @@ import sqlite3
 import pytest
 
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, SCHEMA_VERSION, Catalog, CatalogError, PhotoFilter
-from albumsorter.core.classes import CLASSES_8
-
-
-def probs(label: str, p: float = 0.9) -> list[float]:
-    rest = (1.0 - p) / 7
-    return [p if c == label else rest for c in CLASSES_8]
-
-
-def face(box, label, p=0.9):
-    return {
-        "box": box,
-        "score": 0.95,
-        "keypoints": [[box[0] + 5, box[1] + 5], [box[2] - 5, box[1] + 5], [0, 0], [0, 0], [0, 0], [0, 0]],
-        "model_id": "m1",
-        "probabilities": probs(label, p),
-        "label": label,
-    }
+from albumsorter.core.classes import CLASSES_8  # noqa: F401
+from tests.factories import face, photo
 
 
 def add(cat: Catalog, path: str, labels: list[str], size: int = 100) -> int:
     faces = [face((10.0 + 50 * i, 10.0, 50.0 + 50 * i, 60.0), lab) for i, lab in enumerate(labels)]
-    return cat.record_photo(path, size, 1, f"hash-{path}", "JPEG", 640, 480, None, "det", faces)
+    return cat.record_photo(photo(path, faces, size=size))
 
 
 @pytest.fixture
@@ -95,22 +80,22 @@ def test_picks(cat):
 
 
 def test_correction_wins_over_the_model_and_survives_redetection(cat):
-    photo = cat.query(PhotoFilter(name_contains="single_sad"), with_faces=True)[0]
-    sad_face = photo.faces[0]
+    photo_rec = cat.query(PhotoFilter(name_contains="single_sad"), with_faces=True)[0]
+    sad_face = photo_rec.faces[0]
     cat.set_correction(sad_face.id, "happy")
-    again = cat.photo(photo.id)
+    again = cat.photo(photo_rec.id)
     assert again.faces[0].label == "happy" and again.faces[0].corrected and again.faces[0].predicted_label == "sad"
     assert again.smile_count == 1 and again.smile_score == 1.0
     # The file changed and was re-detected: the face moved slightly and the model still says sad.
     moved = face((12.0, 11.0, 52.0, 61.0), "sad")
-    cat.record_photo(photo.path, 200, 2, "new-hash", "JPEG", 640, 480, None, "det", [moved])
-    after = cat.photo(photo.id)
+    cat.record_photo(photo(photo_rec.path, [moved], size=200, mtime_ns=2, content_hash="new-hash"))
+    after = cat.photo(photo_rec.id)
     assert after.faces[0].label == "happy" and after.faces[0].corrected
     # A correction whose face vanished stays with the photo and comes back when the face does.
-    cat.record_photo(photo.path, 200, 3, "h3", "JPEG", 640, 480, None, "det", [])
+    cat.record_photo(photo(photo_rec.path, [], size=200, mtime_ns=3, content_hash="h3"))
     assert cat.conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == 1
-    cat.record_photo(photo.path, 200, 4, "h4", "JPEG", 640, 480, None, "det", [moved])
-    assert cat.photo(photo.id).faces[0].label == "happy"
+    cat.record_photo(photo(photo_rec.path, [moved], size=200, mtime_ns=4, content_hash="h4"))
+    assert cat.photo(photo_rec.id).faces[0].label == "happy"
     assert list(cat.corrected_faces())[0]["label"] == "happy"
 
 
@@ -126,7 +111,7 @@ def test_moved_and_gone_photos_keep_picks(cat):
 
 
 def test_error_photo_then_fixed(cat):
-    cat.record_photo("/p/broken.jpg", 7, 2, "fixed", "JPEG", 10, 10, None, "det", [face((1.0, 1.0, 5.0, 5.0), "happy")])
+    cat.record_photo(photo("/p/broken.jpg", [face((1.0, 1.0, 5.0, 5.0), "happy")], size=7, mtime_ns=2, content_hash="fixed", width=10, height=10))
     assert cat.stats()["errors"] == 0
     assert cat.count(PhotoFilter(emotions=["happy"])) == 3
 
@@ -145,7 +130,8 @@ def test_a_version_1_catalog_is_migrated_with_its_data(tmp_path):
 
     path = tmp_path / "v1.sqlite"
     conn = sqlite3.connect(path)
-    conn.executescript(MIGRATIONS[0] + ";\nPRAGMA user_version = 1;")
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
     conn.execute("INSERT INTO photos (id, path, size, mtime_ns, status, pick) VALUES (1, '/p/a.jpg', 1, 1, 'ok', 1)")
     for i, label in enumerate(["happy", "sad"]):
         conn.execute(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from albumsorter.core import pipeline
+from albumsorter.core import analysis, pipeline
 from albumsorter.core.catalog import PICK_PICKED, Catalog, PhotoFilter
 from albumsorter.core.classes import CLASSES_8
 from albumsorter.core.geometry import iou
@@ -59,7 +59,7 @@ def test_second_run_does_no_decoding_or_inference(photo_folder, catalog, monkeyp
     def must_not_decode(*args, **kwargs):
         raise AssertionError("an unchanged photo was decoded again")
 
-    monkeypatch.setattr(pipeline, "decode", must_not_decode)
+    monkeypatch.setattr(analysis, "decode", must_not_decode)
     again = index(catalog, photo_folder)
     assert again.indexed == 0 and again.unchanged == 6 and not again.errors
 
@@ -108,7 +108,7 @@ def test_exif_rotated_photo_gets_upright_boxes(tmp_path, catalog):
     for fa, fb in zip(sorted(a.faces, key=lambda f: f.box), sorted(b.faces, key=lambda f: f.box)):
         assert iou(fa.box, fb.box) > 0.7
         # Eyes upright too: the subject's right eye is left of the left eye, both above the nose.
-        (rx, ry), (lx, ly), (nx, ny) = fb.keypoints[:3]
+        (rx, ry), (lx, ly), (nx, ny) = fb.landmarks.right_eye, fb.landmarks.left_eye, fb.landmarks.nose_tip
         assert rx < lx and max(ry, ly) < ny
 
 
@@ -143,7 +143,7 @@ def test_new_model_reclassifies_without_redetecting(photo_folder, catalog, tmp_p
     def must_not_detect(*args, **kwargs):
         raise AssertionError("faces were detected again")
 
-    monkeypatch.setattr(pipeline, "find_faces", must_not_detect)
+    monkeypatch.setattr(analysis, "find_faces", must_not_detect)
     summary = index(catalog, photo_folder, model_card=new_card)
     assert summary.reclassified == 6 and summary.indexed == 0
     after = by_name(catalog)

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from albumsorter.core.face import FaceResult, ScorerResult
+from tests.factories import landmarks_in, photo
 from albumsorter.core import preprocess as pp
 from albumsorter.core.catalog import PICK_STATES, Catalog, PhotoFilter
 from albumsorter.core.classes import CLASSES_8, GROUPS_3
@@ -117,7 +119,7 @@ photo_st = st.tuples(
     st.lists(face_st, max_size=4),
     st.sampled_from(sorted(PICK_STATES.values())),
     st.one_of(st.none(), st.sampled_from(["2021-01-01T10:00:00", "2023-06-30T08:00:00", "2024-12-24T18:00:00"])),
-    st.booleans(),  # reclassified afterwards by a new model (store_predictions)
+    st.booleans(),  # reclassified afterwards by a new model (store_results)
 )
 FILTER_FIELDS = {
     "emotions": st.lists(st.sampled_from(CLASSES_8), min_size=1, max_size=3),
@@ -142,6 +144,12 @@ filter_st = st.tuples(
 ).map(lambda t: PhotoFilter(**t[0], sort=t[1], descending=t[2]))
 
 
+def face_with(box, model_id: str, label: str | None, probabilities) -> FaceResult:
+    """A face whose expression result says `label` (None: a result without a label) with these probabilities."""
+    data = {"probabilities": dict(zip(CLASSES_8, map(float, probabilities)))}
+    return FaceResult(tuple(map(float, box)), 0.9, landmarks_in(box), {"expression": ScorerResult("expression", model_id, label, data)})
+
+
 def build_catalog(cat: Catalog, photos) -> list[dict]:
     """Store random photos; return the reference model: one dict per photo with its effective face labels."""
     model, seen = [], set()
@@ -155,9 +163,8 @@ def build_catalog(cat: Catalog, photos) -> list[dict]:
             for j, (label, p_happy, _) in enumerate(faces):
                 probs = [(1 - p_happy) / 7] * 8
                 probs[CLASSES_8.index("happy")] = p_happy
-                stored.append({"box": (10.0 + 40 * j, 10.0, 40.0 + 40 * j, 50.0), "score": 0.9,
-                               "keypoints": [[0, 0]] * 6, "model_id": "m", "probabilities": probs, "label": label})
-            pid = cat.record_photo(path, 1, 1, f"h{i}", "JPEG", 640, 480, taken_at, "det", stored)
+                stored.append(face_with((10.0 + 40 * j, 10.0, 40.0 + 40 * j, 50.0), "m", label, probs))
+            pid = cat.record_photo(photo(path, stored, size=1, content_hash=f"h{i}", taken_at=taken_at))
             face_ids = [f.id for f in cat.photo(pid).faces]
             for face_id, (_, _, correction) in zip(face_ids, faces):
                 if correction is not None:
@@ -168,8 +175,8 @@ def build_catalog(cat: Catalog, photos) -> list[dict]:
                 for face_id, (label, p_happy, _) in zip(face_ids, faces):
                     probs = [(1 - p_happy) / 7] * 8
                     probs[CLASSES_8.index("happy")] = p_happy
-                    preds.append((face_id, "m2", probs, label))
-                cat.store_predictions(preds)
+                    preds.append((face_id, face_with((0, 0, 1, 1), "m2", label, probs).results["expression"]))
+                cat.store_results(preds)
             if status == "gone":
                 cat.mark_gone([path])
         cat.set_pick([pid], pick)
@@ -256,17 +263,16 @@ def test_corrections_survive_redetection(faces, jitter, labels):
     overlaps most when that overlap is enough."""
 
     def stored(offsets):
-        return [{"box": (x + dx, y + dy, x + s + dx, y + s + dy), "score": 0.9, "keypoints": [[0, 0]] * 6,
-                 "model_id": "m", "probabilities": [1 / 8] * 8, "label": "neutral"}
+        return [face_with((x + dx, y + dy, x + s + dx, y + s + dy), "m", "neutral", [1 / 8] * 8)
                 for (x, y, s), (dx, dy) in zip(faces, offsets)]
 
     with Catalog(":memory:") as cat:
-        pid = cat.record_photo("/p.jpg", 1, 1, "h", "JPEG", 800, 600, None, "det", stored([(0, 0)] * len(faces)))
+        pid = cat.record_photo(photo("/p.jpg", stored([(0, 0)] * len(faces)), size=1, content_hash="h", width=800, height=600))
         old = cat.photo(pid).faces
         for f, label in zip(old, labels):
             cat.set_correction(f.id, label)
         n = min(len(old), len(labels))
-        cat.record_photo("/p.jpg", 2, 2, "h2", "JPEG", 800, 600, None, "det", stored(jitter))
+        cat.record_photo(photo("/p.jpg", stored(jitter), size=2, mtime_ns=2, content_hash="h2", width=800, height=600))
         assert cat.conn.execute("SELECT COUNT(*) FROM corrections").fetchone()[0] == n
         new = cat.photo(pid).faces
         linked = [f for f in new if f.corrected]

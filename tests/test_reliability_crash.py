@@ -65,7 +65,7 @@ def slow(method):
     return wrapper
 
 pipeline.Analyzer.analyse = slow(pipeline.Analyzer.analyse)
-pipeline.Analyzer.reclassify = slow(pipeline.Analyzer.reclassify)
+pipeline.Analyzer.rescore = slow(pipeline.Analyzer.rescore)
 catalog, folder, card = sys.argv[1:4]
 with Catalog(catalog) as cat:
     Indexer(cat, IndexOptions(workers=1, batch_size=1, model_card=Path(card) if card != "-" else None)).run(folder)
@@ -84,7 +84,7 @@ def counts(catalog: Path, model_id: str) -> tuple[int, int]:
     try:
         with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1) as conn:
             photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-            faces = conn.execute("SELECT COUNT(*) FROM faces WHERE model_id = ?", (model_id,)).fetchone()[0]
+            faces = conn.execute("SELECT COUNT(*) FROM face_results WHERE kind = 'expression' AND model_id = ?", (model_id,)).fetchone()[0]
             return photos, faces
     except sqlite3.Error:  # not created yet / schema being written
         return -1, -1
@@ -99,8 +99,9 @@ def check_invariants(catalog: Path, picks: dict[str, int], corrections: dict[tup
             "SELECT COUNT(*) FROM (SELECT photo_id, left, top, right, bottom FROM faces GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1)"
         ).fetchone()[0]
         assert twice == 0, "a face is stored twice"
-        # A stored photo is complete: every face has a prediction.
-        assert conn.execute("SELECT COUNT(*) FROM faces WHERE model_id IS NULL OR label IS NULL").fetchone()[0] == 0
+        # A stored photo is complete: every face has an expression.
+        unclassified = "SELECT COUNT(*) FROM faces f WHERE NOT EXISTS (SELECT 1 FROM face_results r WHERE r.face_id = f.id AND r.kind = 'expression' AND r.label IS NOT NULL)"
+        assert conn.execute(unclassified).fetchone()[0] == 0
     with Catalog(catalog) as cat:
         by_path = {p.path: p for p in cat.query(PhotoFilter(include_gone=True), with_faces=True)}
         for path, state in picks.items():

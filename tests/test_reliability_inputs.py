@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from albumsorter.core import pipeline
+from albumsorter.core import analysis, pipeline
 from albumsorter.core.catalog import Catalog, PhotoFilter
 from albumsorter.core.decoding import hash_bytes
 from albumsorter.core.geometry import iou
@@ -297,7 +297,8 @@ def patch_reads(monkeypatch, before_read):
         before_read(Path(path))
         return real(path)
 
-    monkeypatch.setattr(pipeline, "read_file", read_file)
+    monkeypatch.setattr(pipeline, "read_file", read_file)  # content-hash checks for moved photos
+    monkeypatch.setattr(analysis, "read_file", read_file)  # the analysis of each photo
 
 
 def index(catalog: Catalog, folder: Path):
@@ -407,9 +408,11 @@ def test_cli_lists_a_photo_whose_name_is_not_utf8(tmp_path):
     import subprocess
     import sys
 
+    from albumsorter.core.catalog import IndexedPhoto
+
     path = os.fsdecode(os.path.join(os.fsencode(tmp_path), UNDECODABLE_NAME))
     with Catalog(tmp_path / "c.sqlite") as catalog:
-        catalog.record_photo(path, 1, 1, "h", "JPEG", 10, 10, None, "det", [])
+        catalog.record_photo(IndexedPhoto(path, 1, 1, "h", "JPEG", 10, 10, None, "det", []))
     for extra in ([], ["--json"]):
         proc = subprocess.run(
             [sys.executable, "-m", "albumsorter", "list", "--catalog", str(tmp_path / "c.sqlite"), *extra],

@@ -47,11 +47,26 @@ def data_args(tmp_path_factory) -> list[str]:
 
 
 def test_help_documents_every_subcommand():
-    out = subprocess.run([sys.executable, "-m", "training", "--help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "training", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     for cmd in ("train", "evaluate", "compare", "export", "visualize", "bench"):
         assert cmd in out
-    train_help = subprocess.run([sys.executable, "-m", "training", "train", "--help"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    for option in ("--class-weights", "--mixup", "--resume", "--lr-schedule", "--labels", "--classes", "--preprocessing", "--alpha", "--extra-train", "--box-margin"):
+    train_help = subprocess.run(
+        [sys.executable, "-m", "training", "train", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
+    for option in (
+        "--class-weights",
+        "--mixup",
+        "--resume",
+        "--lr-schedule",
+        "--labels",
+        "--classes",
+        "--preprocessing",
+        "--alpha",
+        "--extra-train",
+        "--box-margin",
+    ):
         assert option in train_help
 
 
@@ -64,7 +79,17 @@ def test_train_evaluate_export_and_load_in_app(tmp_path, data_args, capsys, monk
     printed = capsys.readouterr()
     assert "\repoch 1/1 [########################] 2/2 loss " in printed.err
     assert "epoch 1/1: loss" in printed.out  # the per-epoch line that train.log keeps
-    for name in ("command.txt", "config.json", "split.json", "log.csv", "train.log", "checkpoints/last.keras", "checkpoints/best.keras", "metrics.json", "report.md"):
+    for name in (
+        "command.txt",
+        "config.json",
+        "split.json",
+        "log.csv",
+        "train.log",
+        "checkpoints/last.keras",
+        "checkpoints/best.keras",
+        "metrics.json",
+        "report.md",
+    ):
         assert (run / name).is_file(), name
     assert "--network small_cnn" in (run / "command.txt").read_text()
 
@@ -115,7 +140,13 @@ def test_progress_bar_line():
 
 @pytest.mark.parametrize(
     ("network", "shape", "options"),
-    [("vgg16", (32, 32, 3), {}), ("mobilenet", (32, 32, 1), {"alpha": 0.25}), ("xception", (71, 71, 3), {}), ("small_cnn", (32, 32, 3), {}), ("fer_vgg", (48, 48, 1), {"width": 8})],
+    [
+        ("vgg16", (32, 32, 3), {}),
+        ("mobilenet", (32, 32, 1), {"alpha": 0.25}),
+        ("xception", (71, 71, 3), {}),
+        ("small_cnn", (32, 32, 3), {}),
+        ("fer_vgg", (48, 48, 1), {"width": 8}),
+    ],
 )
 def test_every_thesis_network_builds_with_an_8_class_head(network, shape, options):
     from training.networks import build_network
@@ -147,14 +178,45 @@ def test_faces_cut_from_photos_join_the_training_split_only(tmp_path):
     from training.datasets.registry import load_dataset
 
     run = tmp_path / "run"
-    args = ["train", "--dataset", "ferplus", "--data-root", str(FERPLUS), "--limit", "40", "--network", "small_cnn", "--size", "32",
-            "--channels", "1", "--no-preprocessing", "--box-margin", "0.05", "--batch-size", "8", "--steps-per-epoch", "2",
-            "--epochs", "1", "--no-evaluate", "--extra-train", f"expw={EXPW}", "--extra-repeat", "3", "--run-dir", str(run)]
+    args = [
+        "train",
+        "--dataset",
+        "ferplus",
+        "--data-root",
+        str(FERPLUS),
+        "--limit",
+        "40",
+        "--network",
+        "small_cnn",
+        "--size",
+        "32",
+        "--channels",
+        "1",
+        "--no-preprocessing",
+        "--box-margin",
+        "0.05",
+        "--batch-size",
+        "8",
+        "--steps-per-epoch",
+        "2",
+        "--epochs",
+        "1",
+        "--no-evaluate",
+        "--extra-train",
+        f"expw={EXPW}",
+        "--extra-repeat",
+        "3",
+        "--run-dir",
+        str(run),
+    ]
     assert main(args) == 0
     split = json.loads((run / "split.json").read_text())
     (extra,) = split["extra_train"].values()
     assert extra["n"] > 0 and extra["repeat"] == 3
-    assert f"added {extra['n']} expw={EXPW} train faces x 3 = {3 * extra['n']}: {split['splits']['train']['n'] + 3 * extra['n']} training faces" in (run / "train.log").read_text()
+    assert (
+        f"added {extra['n']} expw={EXPW} train faces x 3 = {3 * extra['n']}: {split['splits']['train']['n'] + 3 * extra['n']} training faces"
+        in (run / "train.log").read_text()
+    )
     pre = PreprocessConfig(enabled=False, size=32, channels=1, box_margin=0.05)
     held_out = {i for s in ("valid", "test") for i in load_dataset("expw", EXPW, s, limit=40, preprocess=pre).ids}
     trained = set(extra["ids"])

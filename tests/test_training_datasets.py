@@ -105,7 +105,17 @@ def test_fer2013_csv(tmp_path):
 def test_affectnet_csv_drops_classes_8_to_10_and_uses_landmark_eyes(tmp_path):
     images = tmp_path / "Manually_Annotated_Images" / "1"
     images.mkdir(parents=True)
-    header = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height", "facial_landmarks", "expression", "valence", "arousal"]
+    header = [
+        "subDirectory_filePath",
+        "face_x",
+        "face_y",
+        "face_width",
+        "face_height",
+        "facial_landmarks",
+        "expression",
+        "valence",
+        "arousal",
+    ]
     landmarks = np.zeros((68, 2))
     landmarks[36:42] = (20, 28)  # subject's right eye, image left
     landmarks[42:48] = (44, 28)
@@ -194,7 +204,12 @@ def test_catalog_corrections(tmp_path):
     Image.fromarray(_face_image(0, 120)).save(photo)
     kps = [[45, 50], [75, 50], [60, 65], [60, 80], [35, 55], [85, 55]]
     with catalog_module.Catalog(tmp_path / "cat.sqlite") as cat:
-        cat.record_photo(str(photo), photo.stat().st_size, 0, "h", "jpeg", 120, 120, None, "det", [{"box": (30, 30, 90, 95), "score": 0.9, "keypoints": kps}])
+        from albumsorter.core.face import FaceResult, Landmarks
+
+        face = FaceResult((30, 30, 90, 95), 0.9, Landmarks.from_points(kps))
+        cat.record_photo(
+            catalog_module.IndexedPhoto(str(photo), photo.stat().st_size, 0, "h", "jpeg", 120, 120, None, "det", [face])
+        )
         face_id = cat.conn.execute("SELECT id FROM faces").fetchone()[0]
         cat.set_correction(face_id, "sadness")
     faces = load_dataset("catalog", tmp_path / "cat.sqlite", "all", preprocess=PRE_ON)

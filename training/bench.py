@@ -15,7 +15,11 @@ def inference_benchmark(tflite_path: Path, input_shape: tuple[int, int, int], th
 
     interpreter = Interpreter(model_path=str(tflite_path), num_threads=threads)
     inp = interpreter.get_input_details()[0]
-    result = {"threads": threads, "size_bytes": Path(tflite_path).stat().st_size, "size_mb": round(Path(tflite_path).stat().st_size / 1e6, 3)}
+    result = {
+        "threads": threads,
+        "size_bytes": Path(tflite_path).stat().st_size,
+        "size_mb": round(Path(tflite_path).stat().st_size / 1e6, 3),
+    }
     for batch in (1, 64):
         interpreter.resize_tensor_input(inp["index"], [batch, *input_shape], strict=False)
         interpreter.allocate_tensors()
@@ -36,7 +40,9 @@ def inference_benchmark(tflite_path: Path, input_shape: tuple[int, int, int], th
     return result
 
 
-def preprocessing_benchmark(folder: Path, out_png: Path | None = None, enabled: bool = True, size: int = 48, channels: int = 1, limit: int | None = None) -> dict:
+def preprocessing_benchmark(
+    folder: Path, out_png: Path | None = None, enabled: bool = True, size: int = 48, channels: int = 1, limit: int | None = None
+) -> dict:
     """Per photo of a folder: decode (the app's decoder, full size) and one detector pass excluded, time of
     face_input on every detected face.
 
@@ -68,7 +74,12 @@ def preprocessing_benchmark(folder: Path, out_png: Path | None = None, enabled: 
             faces_per.append(len(faces))
 
     def stats(v: list[float]) -> dict:
-        return {"mean_ms": round(1000 * statistics.mean(v), 3), "sd_ms": round(1000 * statistics.pstdev(v), 3), "min_ms": round(1000 * min(v), 3), "max_ms": round(1000 * max(v), 3)}
+        return {
+            "mean_ms": round(1000 * statistics.mean(v), 3),
+            "sd_ms": round(1000 * statistics.pstdev(v), 3),
+            "min_ms": round(1000 * min(v), 3),
+            "max_ms": round(1000 * max(v), 3),
+        }
 
     if not pre_times:
         raise SystemExit(f"no readable photos in {folder}")

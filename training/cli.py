@@ -21,17 +21,41 @@ def _dataset_help() -> str:
 def _add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", required=required, choices=sorted(DATASETS), help=_dataset_help())
-    g.add_argument("--data-root", required=required, type=Path, help="the data set's folder (e.g. ../shared/data/ferplus) or file (catalog database)")
-    g.add_argument("--labels", default="majority", choices=["majority", "soft"], help="FER+ label rule: Barsoum's majority vote, or soft vote distributions (default majority)")
+    g.add_argument(
+        "--data-root",
+        required=required,
+        type=Path,
+        help="the data set's folder (e.g. ../shared/data/ferplus) or file (catalog database)",
+    )
+    g.add_argument(
+        "--labels",
+        default="majority",
+        choices=["majority", "soft"],
+        help="FER+ label rule: Barsoum's majority vote, or soft vote distributions (default majority)",
+    )
     g.add_argument("--classes", type=int, default=8, choices=[8, 6, 3], help="class grouping of thesis §6.3 (default 8)")
     g.add_argument("--limit", type=int, default=None, help="use only the first N faces of each split (quick checks)")
-    g.add_argument("--seed", type=int, default=0, help="seed of splits without official ones, shuffling and initialisation (default 0)")
+    g.add_argument(
+        "--seed", type=int, default=0, help="seed of splits without official ones, shuffling and initialisation (default 0)"
+    )
 
 
 def _add_extra_data_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("more training data")
-    g.add_argument("--extra-train", action="append", default=[], metavar="DATASET=ROOT", help="add this data set's train split to the training faces (repeatable; e.g. expw=../shared/data/expw_dev: faces cut from photos by the app's own detector and crop). Validation and test stay on --dataset")
-    g.add_argument("--extra-repeat", type=int, default=1, metavar="N", help="repeat the extra faces N times, so a small set weighs more (default 1)")
+    g.add_argument(
+        "--extra-train",
+        action="append",
+        default=[],
+        metavar="DATASET=ROOT",
+        help="add this data set's train split to the training faces (repeatable; e.g. expw=../shared/data/expw_dev: faces cut from photos by the app's own detector and crop). Validation and test stay on --dataset",
+    )
+    g.add_argument(
+        "--extra-repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="repeat the extra faces N times, so a small set weighs more (default 1)",
+    )
 
 
 def _bool_flag(g, name: str, default: bool, help: str) -> None:
@@ -51,26 +75,67 @@ def _add_train_parser(sub) -> None:
     _add_data_options(p, required=False)
     _add_extra_data_options(p)
     n = p.add_argument_group("network and input")
-    n.add_argument("--network", default="small_cnn", choices=sorted(NETWORKS), help="; ".join(f"{k}: {v}" for k, v in NETWORKS.items()))
+    n.add_argument(
+        "--network", default="small_cnn", choices=sorted(NETWORKS), help="; ".join(f"{k}: {v}" for k, v in NETWORKS.items())
+    )
     n.add_argument("--size", type=int, help="input side in pixels (default: the network's thesis input size; fer_vgg 48)")
     n.add_argument("--channels", type=int, choices=[1, 3], help="1 = grey, 3 = RGB (default: the network's)")
-    _bool_flag(n, "preprocessing", True, "thesis §5.2 pre-processing (CLAHE, eye-line rotation, 1.7/1.3/3.2 crop) via the app's face_input (default on)")
-    n.add_argument("--box-margin", type=float, default=None, help="without pre-processing: margin on each side of the square crop around a detector box, as a fraction of its side (default 0: the detector box, which runs from brow to chin as FER crops do). Used where faces are cut from photos (ExpW, AffectNet, the app); written into the model card. With --resume: a new margin for evaluation and export")
-    n.add_argument("--weights", type=Path, help="weights file to start from (e.g. ImageNet weights of the backbone, include_top=False); never downloaded")
+    _bool_flag(
+        n,
+        "preprocessing",
+        True,
+        "thesis §5.2 pre-processing (CLAHE, eye-line rotation, 1.7/1.3/3.2 crop) via the app's face_input (default on)",
+    )
+    n.add_argument(
+        "--box-margin",
+        type=float,
+        default=None,
+        help="without pre-processing: margin on each side of the square crop around a detector box, as a fraction of its side (default 0: the detector box, which runs from brow to chin as FER crops do). Used where faces are cut from photos (ExpW, AffectNet, the app); written into the model card. With --resume: a new margin for evaluation and export",
+    )
+    n.add_argument(
+        "--weights",
+        type=Path,
+        help="weights file to start from (e.g. ImageNet weights of the backbone, include_top=False); never downloaded",
+    )
     n.add_argument("--alpha", type=float, help="MobileNet width multiplier (default 1.0)")
     n.add_argument("--width", type=int, help="fer_vgg channels of the first block (default 32)")
     n.add_argument("--dropout", type=float, help="dropout before the classifier (default per network)")
     o = p.add_argument_group("optimisation")
     o.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"], help="default adam (thesis)")
-    o.add_argument("--lr", type=float, default=None, help="learning rate (default 1e-4, thesis). With --resume: a new peak for the re-derived schedule (a warm restart)")
+    o.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default 1e-4, thesis). With --resume: a new peak for the re-derived schedule (a warm restart)",
+    )
     o.add_argument("--weight-decay", type=float, default=0.0, help="decoupled weight decay for adamw (default 0)")
-    o.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine", "step"], help="constant (thesis), cosine decay to 0, or /10 at 50%% and 75%% of the epochs")
+    o.add_argument(
+        "--lr-schedule",
+        default="constant",
+        choices=["constant", "cosine", "step"],
+        help="constant (thesis), cosine decay to 0, or /10 at 50%% and 75%% of the epochs",
+    )
     o.add_argument("--warmup-epochs", type=float, default=0.0, help="linear warm-up from lr/10 (cosine schedule only)")
     o.add_argument("--batch-size", type=int, default=32, help="default 32 (thesis)")
-    o.add_argument("--steps-per-epoch", type=int, default=256, help="batches an epoch (default 256, thesis); 0 = one pass over the training split")
-    o.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 100; early stopping usually ends sooner). With --resume: a new planned total (the LR schedule is re-derived for it)")
+    o.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=256,
+        help="batches an epoch (default 256, thesis); 0 = one pass over the training split",
+    )
+    o.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="maximum epochs (default 100; early stopping usually ends sooner). With --resume: a new planned total (the LR schedule is re-derived for it)",
+    )
     o.add_argument("--early-stopping", type=int, default=5, help="patience in epochs on validation loss (default 5; 0 = off)")
-    o.add_argument("--select", default="val_accuracy", choices=["val_accuracy", "val_loss"], help="which epoch's weights become best.keras (default val_accuracy)")
+    o.add_argument(
+        "--select",
+        default="val_accuracy",
+        choices=["val_accuracy", "val_loss"],
+        help="which epoch's weights become best.keras (default val_accuracy)",
+    )
     _bool_flag(o, "class-weights", True, "thesis §5.5 class weights w_i = max_j(n_j) / (C n_i) (default on)")
     o.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the cross-entropy (default 0)")
     a = p.add_argument_group("augmentation")
@@ -81,7 +146,12 @@ def _add_train_parser(sub) -> None:
     a.add_argument("--mixup", type=float, default=0.0, help="mixup with Beta(A, A) (default 0 = off)")
     r = p.add_argument_group("run")
     r.add_argument("--run-dir", type=Path, help="run folder (default training/runs/<network>-<dataset>-<time>)")
-    r.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint with its saved configuration")
+    r.add_argument(
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint with its saved configuration",
+    )
     _bool_flag(r, "evaluate", True, "evaluate the selected checkpoint on the test split when training ends (default on)")
     p.set_defaults(func=_cmd_train)
 
@@ -174,16 +244,39 @@ def _add_evaluate_parser(sub) -> None:
     p.add_argument("--model", required=True, type=Path, help="run folder, .keras file, or model.json card")
     _add_data_options(p)
     p.add_argument("--split", default="test", choices=["train", "valid", "test", "all"], help="default test")
-    p.add_argument("--out", type=Path, help="folder for metrics.json / report.md / PNGs (default: the run folder or the model's folder)")
-    p.add_argument("--preprocessing", action=argparse.BooleanOptionalAction, default=None, help="for a bare .keras file without a run config: was it trained with pre-processing?")
-    p.add_argument("--box-margin", type=float, default=None, help="crop faces cut from photos with this margin instead of the model's (to tune it on ExpW-style data; then train or resume with it)")
+    p.add_argument(
+        "--out", type=Path, help="folder for metrics.json / report.md / PNGs (default: the run folder or the model's folder)"
+    )
+    p.add_argument(
+        "--preprocessing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="for a bare .keras file without a run config: was it trained with pre-processing?",
+    )
+    p.add_argument(
+        "--box-margin",
+        type=float,
+        default=None,
+        help="crop faces cut from photos with this margin instead of the model's (to tune it on ExpW-style data; then train or resume with it)",
+    )
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args) -> int:
     from training.evaluate import evaluate_command, summary_line
 
-    result = evaluate_command(args.model, args.dataset, args.data_root, args.split, args.labels, args.limit, args.seed, args.out, args.preprocessing, args.box_margin)
+    result = evaluate_command(
+        args.model,
+        args.dataset,
+        args.data_root,
+        args.split,
+        args.labels,
+        args.limit,
+        args.seed,
+        args.out,
+        args.preprocessing,
+        args.box_margin,
+    )
     for note in result.get("notes", []):
         print(note)
     print(summary_line(result))
@@ -200,7 +293,9 @@ def _add_export_parser(sub) -> None:
     )
     p.add_argument("--run", required=True, type=Path, help="run folder (made by train)")
     p.add_argument("--checkpoint", default="best", choices=["best", "last"], help="default best (chosen on the validation split)")
-    p.add_argument("--quantize", choices=["none", "float16", "int8"], help="post-training quantisation (default: the run's, none)")
+    p.add_argument(
+        "--quantize", choices=["none", "float16", "int8"], help="post-training quantisation (default: the run's, none)"
+    )
     p.add_argument("--out", type=Path, help="export folder (default RUN/export)")
     p.add_argument("--install", action="store_true", help="install as the app's default model (models/expression/)")
     p.add_argument("--models-dir", type=Path, help="install into this models/ folder instead of the repository's")
@@ -272,7 +367,12 @@ def _add_bench_parser(sub) -> None:
     p.add_argument("--model", type=Path, help="model.json card or .tflite file")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for LiteRT (default 1)")
     p.add_argument("--photos", type=Path, help="folder of photos (e.g. ../shared/photos)")
-    p.add_argument("--preprocessing", action=argparse.BooleanOptionalAction, default=True, help="time the pre-processing on (default) or off variant")
+    p.add_argument(
+        "--preprocessing",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time the pre-processing on (default) or off variant",
+    )
     p.add_argument("--size", type=int, default=48)
     p.add_argument("--channels", type=int, default=1, choices=[1, 3])
     p.add_argument("--limit", type=int, help="only the first N photos")

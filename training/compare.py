@@ -49,10 +49,22 @@ def contingency(correct_a: np.ndarray, correct_b: np.ndarray) -> dict:
 def compare_runs(run_a: Path, run_b: Path, key: str | None = None, n_classes: int = 8) -> dict:
     key_a, a = _predictions(run_a, key)
     key_b, b = _predictions(run_b, key or key_a)
-    if len(a["true"]) != len(b["true"]) or not np.array_equal(a["true"], b["true"]) or ("ids" in a and "ids" in b and not np.array_equal(a["ids"], b["ids"])):
+    if (
+        len(a["true"]) != len(b["true"])
+        or not np.array_equal(a["true"], b["true"])
+        or ("ids" in a and "ids" in b and not np.array_equal(a["ids"], b["ids"]))
+    ):
         raise SystemExit(f"{run_a} and {run_b} were not evaluated on the same faces ({key_a} vs {key_b})")
     ca, cb = _correct(a, n_classes), _correct(b, n_classes)
-    result = {"key": key_a, "classes": n_classes, "n": int(len(ca)), "accuracy_a": float(ca.mean()), "accuracy_b": float(cb.mean()), "mcnemar": mcnemar(ca, cb), "contingency": contingency(ca, cb)}
+    result = {
+        "key": key_a,
+        "classes": n_classes,
+        "n": int(len(ca)),
+        "accuracy_a": float(ca.mean()),
+        "accuracy_b": float(cb.mean()),
+        "mcnemar": mcnemar(ca, cb),
+        "contingency": contingency(ca, cb),
+    }
     result["summary"] = (
         f"{key_a}, {n_classes} classes, n = {len(ca)}: A {Path(run_a).name} {ca.mean():.4f} vs B {Path(run_b).name} {cb.mean():.4f}; "
         f"McNemar chi2 = {result['mcnemar']['chi2']:.3f}, p = {result['mcnemar']['p']:.4g} "

@@ -14,6 +14,8 @@ from training.metrics import classification_metrics, grouped_metrics, without_cl
 from training.predictors import Predictor, load_predictor
 from training.prepare import prepare_inputs
 from training.report import save_confusion_png, update_metrics
+from training.run_log import log
+from training.splits import attach_eyes, group_targets, load_split
 
 
 def evaluate_faces(predictor: Predictor, faces: FaceSet) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -50,7 +52,9 @@ def evaluate_to(out_dir: Path, predictor: Predictor, faces: FaceSet, key: str, t
     result, true, probs = evaluate_faces(predictor, faces)
     pre = predictor.preprocess
     framing = "" if pre.enabled or not faces.prepared else f", box margin {pre.box_margin:g}"
-    result["notes"] = [f"model: {predictor.name} ({predictor.kind}), pre-processing {'on' if pre.enabled else 'off'}{framing}, input {pre.size}x{pre.size}x{pre.channels}"]
+    result["notes"] = [
+        f"model: {predictor.name} ({predictor.kind}), pre-processing {'on' if pre.enabled else 'off'}{framing}, input {pre.size}x{pre.size}x{pre.channels}"
+    ]
     # Readable notes for the report; snake_case keys are figures for machines (cards, comparisons).
     result["notes"] += [f"{k}: {v}" for k, v in faces.info.items() if "_" not in k]
     result.update({k: v for k, v in faces.info.items() if "_" in k})
@@ -64,13 +68,14 @@ def evaluate_to(out_dir: Path, predictor: Predictor, faces: FaceSet, key: str, t
 def evaluate_run(run_dir: Path, split: str = "test", checkpoint: str = "best") -> dict:
     """Evaluate a run's selected checkpoint on its own data set's split (called when training ends)."""
     from training.config import TrainConfig
-    from training.train import attach_eyes, load_split, log
 
     cfg = TrainConfig.load(run_dir / "config.json")
     state_file = run_dir / "checkpoints" / "state.json"
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
     model_info = {
-        "training command": " ; ".join(line.strip() for line in (run_dir / "command.txt").read_text().splitlines()) if (run_dir / "command.txt").is_file() else "",
+        "training command": " ; ".join(line.strip() for line in (run_dir / "command.txt").read_text().splitlines())
+        if (run_dir / "command.txt").is_file()
+        else "",
         "network": f"{cfg.network} (width {cfg.width}, alpha {cfg.alpha})",
         "data": f"{cfg.dataset} ({cfg.labels} labels, {cfg.classes} classes) from {cfg.data_root}",
         "input": f"{cfg.size}x{cfg.size}x{cfg.channels}, pre-processing {'on' if cfg.preprocessing else 'off'}",
@@ -81,7 +86,11 @@ def evaluate_run(run_dir: Path, split: str = "test", checkpoint: str = "best") -
     faces = load_split(cfg, split)
     attach_eyes(cfg, {split: faces})
     result = evaluate_to(run_dir, predictor, faces, f"{cfg.dataset}/{split}", f"Evaluation report: {run_dir.name}")
-    log(run_dir, f"{cfg.dataset} {split}: " + ", ".join(f"{n} classes top-1 {m['top1']:.4f} top-2 {m['top2']:.4f}" for n, m in result["groupings"].items()))
+    log(
+        run_dir,
+        f"{cfg.dataset} {split}: "
+        + ", ".join(f"{n} classes top-1 {m['top1']:.4f} top-2 {m['top2']:.4f}" for n, m in result["groupings"].items()),
+    )
     return result
 
 
@@ -112,8 +121,6 @@ def evaluate_command(
     if predictor.preprocess.enabled and not faces.prepared:
         attach_cached_eyes(faces, dataset, str(data_root), split)
     if len(predictor.classes) != 8:
-        from training.train import group_targets
-
         faces = group_targets(faces, len(predictor.classes))
     if out is None:
         out = model if model.is_dir() else model.parent
@@ -129,4 +136,3 @@ def summary_line(result: dict) -> str:
 def load_metrics(run_or_dir: Path) -> dict:
     path = Path(run_or_dir) / "metrics.json"
     return json.loads(path.read_text()) if path.is_file() else {}
-

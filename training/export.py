@@ -75,7 +75,13 @@ def _training_section(run_dir: Path, cfg: TrainConfig, checkpoint: Path, quantiz
         "command": command,
         "data": {"dataset": cfg.dataset, "data_root": cfg.data_root, "labels": cfg.labels, "classes": cfg.classes},
         "split": {k: {"n": v["n"], "class_counts": v["class_counts"]} for k, v in split.get("splits", {}).items()}
-        | ({"rule": "official FER+ folders FER2013Train / FER2013Valid / FER2013Test; valid and test scored with the majority rule"} if cfg.dataset == "ferplus" else {}),
+        | (
+            {
+                "rule": "official FER+ folders FER2013Train / FER2013Valid / FER2013Test; valid and test scored with the majority rule"
+            }
+            if cfg.dataset == "ferplus"
+            else {}
+        ),
         "epochs_run": state.get("epoch"),
         "epochs_planned": cfg.epochs,
         "selected_epoch": state.get("best_epoch"),
@@ -128,20 +134,24 @@ def export_run(run_dir: Path, out_dir: Path | None = None, checkpoint: str = "be
     model = keras.models.load_model(ckpt, compile=False)
     classes = tuple(CLASSES_8) if model.output_shape[-1] == 8 else None
     if classes is None:
-        raise SystemExit(f"{ckpt} has {model.output_shape[-1]} outputs: the app's card needs the 8 classes; export 8-class runs (6/3 are derived from them)")
+        raise SystemExit(
+            f"{ckpt} has {model.output_shape[-1]} outputs: the app's card needs the 8 classes; export 8-class runs (6/3 are derived from them)"
+        )
     out_dir = Path(out_dir) if out_dir else run_dir / "export"
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "model.keras")
     representative = None
     if quantize == "int8":
-        from training.train import load_split
         from training.prepare import prepare_inputs
+        from training.splits import load_split
 
         representative = prepare_inputs(load_split(cfg, "train").subset(np.arange(300)), cfg.preprocess_config())
     tflite = convert_to_tflite(model, quantize, representative)
     (out_dir / "model.tflite").write_bytes(tflite)
     digest = hashlib.sha1(tflite).hexdigest()[:10]
-    model_id = f"{cfg.network}{cfg.width or ''}-{cfg.dataset}-{cfg.labels}-{'pre' if cfg.preprocessing else 'nopre'}-{quantize}-{digest}"
+    model_id = (
+        f"{cfg.network}{cfg.width or ''}-{cfg.dataset}-{cfg.labels}-{'pre' if cfg.preprocessing else 'nopre'}-{quantize}-{digest}"
+    )
     bench = inference_benchmark(out_dir / "model.tflite", (cfg.size, cfg.size, cfg.channels))
     bench["keras_params"] = int(model.count_params())
     run_metrics = update_metrics(run_dir, "inference", bench, f"Evaluation report: {run_dir.name}")

@@ -10,6 +10,7 @@ Results are cached per data set (hash of the pixels) in the cache dir, so this r
 from __future__ import annotations
 
 import hashlib
+
 import cv2
 import numpy as np
 
@@ -23,7 +24,13 @@ METHOD_NAMES = ("detector (2x, grey border)", "detector (3x, replicated border)"
 
 
 def _detect_eyes(detector, face: np.ndarray) -> tuple[np.ndarray | None, int]:
-    grey = face[:, :, 0] if face.ndim == 3 and face.shape[2] == 1 else cv2.cvtColor(face, cv2.COLOR_RGB2GRAY) if face.ndim == 3 else face
+    grey = (
+        face[:, :, 0]
+        if face.ndim == 3 and face.shape[2] == 1
+        else cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+        if face.ndim == 3
+        else face
+    )
     h, w = grey.shape
     for method, (scale, pad, mode) in enumerate(FRAMINGS):
         big = cv2.resize(grey, (w * scale, h * scale), interpolation=cv2.INTER_CUBIC)
@@ -31,7 +38,7 @@ def _detect_eyes(detector, face: np.ndarray) -> tuple[np.ndarray | None, int]:
         found = detector.detect(np.repeat(big[:, :, None], 3, axis=2))
         if found:
             best = max(found, key=lambda f: f.score)
-            return (best.keypoints[:2].astype(np.float64) - pad) / scale, method
+            return (np.array([best.landmarks.right_eye, best.landmarks.left_eye], np.float64) - pad) / scale, method
     return None, len(FRAMINGS)
 
 
@@ -79,7 +86,12 @@ def attach_cached_eyes(faces: FaceSet, dataset: str, root: str = "", split: str 
             known[keys[i]] = (e, int(m))
         all_keys = np.array(list(known))
         tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, keys=all_keys, eyes=np.stack([known[k][0] for k in all_keys]), method=np.array([known[k][1] for k in all_keys], np.int8))
+        np.savez(
+            tmp,
+            keys=all_keys,
+            eyes=np.stack([known[k][0] for k in all_keys]),
+            method=np.array([known[k][1] for k in all_keys], np.int8),
+        )
         tmp.replace(cache)
     faces.eyes = np.stack([known[k][0] for k in keys]) if len(keys) else np.zeros((0, 2, 2))
     method = np.array([known[k][1] for k in keys], np.int8)
@@ -88,6 +100,6 @@ def attach_cached_eyes(faces: FaceSet, dataset: str, root: str = "", split: str 
     if detected.any() and (~detected).any():
         faces.eyes[~detected] = faces.eyes[detected].mean(axis=0)
     counts = np.bincount(method, minlength=len(METHOD_NAMES))
-    faces.info["eye positions"] = ", ".join(f"{name} {c} ({100 * c / max(1, len(method)):.1f} %)" for name, c in zip(METHOD_NAMES, counts))
-
-
+    faces.info["eye positions"] = ", ".join(
+        f"{name} {c} ({100 * c / max(1, len(method)):.1f} %)" for name, c in zip(METHOD_NAMES, counts)
+    )

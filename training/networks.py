@@ -21,7 +21,9 @@ def _head(x, n_classes: int, dropout: float, name: str):
     return layers.Dense(n_classes, activation="softmax", name=name)(x)
 
 
-def _applications_model(app: Callable, input_shape: tuple[int, int, int], n_classes: int, weights: Path | None, dropout: float, **kwargs) -> keras.Model:
+def _applications_model(
+    app: Callable, input_shape: tuple[int, int, int], n_classes: int, weights: Path | None, dropout: float, **kwargs
+) -> keras.Model:
     """A keras.applications backbone with a new n-class head (the ImageNet top is replaced)."""
     inputs = keras.Input(input_shape, name="face")
     x = inputs
@@ -116,7 +118,9 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
 }
 
 
-def build_network(name: str, input_shape: tuple[int, int, int], n_classes: int, weights: Path | None = None, **options) -> keras.Model:
+def build_network(
+    name: str, input_shape: tuple[int, int, int], n_classes: int, weights: Path | None = None, **options
+) -> keras.Model:
     """Build a network by name; options (alpha, width, dropout) go to its builder."""
     if name not in BUILDERS:
         raise ValueError(f"unknown network {name!r}; choose from {', '.join(BUILDERS)}")

@@ -27,7 +27,9 @@ class Predictor:
         if self.kind == "litert":
             return self.impl.predict(inputs)
         x = inputs.astype(np.float32) / 255.0
-        return np.concatenate([np.asarray(self.impl(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)])
+        return np.concatenate(
+            [np.asarray(self.impl(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+        )
 
 
 def run_checkpoint(run_dir: Path, which: str = "best") -> Path:

@@ -28,7 +28,15 @@ def save_confusion_png(path: Path, confusion: list[list[int]], classes: list[str
         ax.set_title(sub)
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, fmt.format(data[i, j]), ha="center", va="center", fontsize=7, color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(data[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black",
+                )
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -87,7 +95,12 @@ def render_markdown(metrics: dict, title: str) -> str:
             lines += ["", f"![pre-processing time]({pt['png']})"]
         lines.append("")
     if "activation_maximisation" in metrics:
-        lines += ["## Activation maximisation (thesis §5.6)", "", f"![activation maximisation]({metrics['activation_maximisation']['png']})", ""]
+        lines += [
+            "## Activation maximisation (thesis §5.6)",
+            "",
+            f"![activation maximisation]({metrics['activation_maximisation']['png']})",
+            "",
+        ]
     if "comparisons" in metrics:
         lines += ["## Comparisons (chi-square)", ""] + [f"- {c}" for c in metrics["comparisons"]] + [""]
     return "\n".join(lines)

@@ -15,22 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from albumsorter.core.classes import GROUPINGS, grouping_matrix
+from albumsorter.core.classes import GROUPINGS
 from training.class_weights import thesis_class_weights
 from training.config import TrainConfig
 from training.datasets.base import FaceSet
-from training.datasets.registry import load_dataset
 from training.network_specs import DEFAULT_INPUT
 from training.prepare import prepare_inputs
-
-
-def log(run_dir: Path | None, message: str) -> None:
-    """Print and append to the run's train.log (the progress a user watches)."""
-    line = f"[{time.strftime('%H:%M:%S')}] {message}"
-    print(line, flush=True)
-    if run_dir is not None:
-        with open(run_dir / "train.log", "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+from training.run_log import log
+from training.splits import attach_eyes, load_split
 
 
 def resolve_input(cfg: TrainConfig) -> None:
@@ -38,24 +30,6 @@ def resolve_input(cfg: TrainConfig) -> None:
     size, channels = DEFAULT_INPUT.get(cfg.network, (48, 1))
     cfg.size = cfg.size or size
     cfg.channels = cfg.channels or channels
-
-
-def group_targets(faces: FaceSet, n_classes: int) -> FaceSet:
-    """Map 8-class targets to the 6 or 3 grouping; faces whose class the grouping drops are removed."""
-    if n_classes == 8:
-        return faces
-    targets = faces.targets @ grouping_matrix(n_classes)
-    keep = np.nonzero(targets.sum(axis=1) > 0.5)[0]
-    out = faces.subset(keep)
-    t = targets[keep]
-    out.targets = (t / t.sum(axis=1, keepdims=True)).astype(np.float32)
-    return out
-
-
-def load_split(cfg: TrainConfig, split: str, dataset: str | None = None, root: str | None = None) -> FaceSet:
-    """One split of the run's data set (or of `dataset` at `root`, e.g. an --extra-train one), grouped."""
-    faces = load_dataset(dataset or cfg.dataset, root or cfg.data_root, split, labels=cfg.labels, seed=cfg.seed, limit=cfg.limit, preprocess=cfg.preprocess_config())
-    return group_targets(faces, cfg.classes)
 
 
 def _make_dataset(x: np.ndarray, y: np.ndarray, w: np.ndarray, cfg: TrainConfig, training: bool):
@@ -87,7 +61,9 @@ def _learning_rate(cfg: TrainConfig, steps_per_epoch: int):
         return cfg.lr
     if cfg.lr_schedule == "cosine":
         if warmup:
-            return keras.optimizers.schedules.CosineDecay(cfg.lr * 0.1, total - warmup, alpha=0.0, warmup_target=cfg.lr, warmup_steps=warmup)
+            return keras.optimizers.schedules.CosineDecay(
+                cfg.lr * 0.1, total - warmup, alpha=0.0, warmup_target=cfg.lr, warmup_steps=warmup
+            )
         return keras.optimizers.schedules.CosineDecay(cfg.lr, total, alpha=0.0)
     if cfg.lr_schedule == "step":
         bounds = [int(total * 0.5), int(total * 0.75)]
@@ -164,7 +140,13 @@ def _epoch_callback(run_dir: Path, cfg: TrainConfig, start_time: float):
                 self.wait += 1
             self.model.save(ckpt / "last.tmp.keras")
             (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
-            state = {"epoch": epoch + 1, "best_epoch": self.best_epoch, "best_value": self.best, "best_val_loss": self.best_loss, "wait": self.wait}
+            state = {
+                "epoch": epoch + 1,
+                "best_epoch": self.best_epoch,
+                "best_value": self.best,
+                "best_val_loss": self.best_loss,
+                "wait": self.wait,
+            }
             (ckpt / "state.json").write_text(json.dumps(state, indent=2))
             lr = self.model.optimizer.learning_rate
             lr = float(lr.numpy()) if hasattr(lr, "numpy") else float(lr)
@@ -173,7 +155,11 @@ def _epoch_callback(run_dir: Path, cfg: TrainConfig, start_time: float):
                 keys = ["loss", "accuracy", "top2", "val_loss", "val_accuracy", "val_top2"]
                 if header:
                     f.write("epoch," + ",".join(keys) + ",lr,seconds\n")
-                f.write(f"{epoch + 1}," + ",".join(f"{float(logs.get(k, float('nan'))):.5f}" for k in keys) + f",{lr:.3g},{time.time() - start_time:.0f}\n")
+                f.write(
+                    f"{epoch + 1},"
+                    + ",".join(f"{float(logs.get(k, float('nan'))):.5f}" for k in keys)
+                    + f",{lr:.3g},{time.time() - start_time:.0f}\n"
+                )
             log(
                 run_dir,
                 f"epoch {epoch + 1}/{cfg.epochs}: loss {logs.get('loss', 0):.4f} acc {logs.get('accuracy', 0):.4f} | "
@@ -220,7 +206,15 @@ def _batch_progress(cfg: TrainConfig, steps: int, stream=None):
                 return
             self.shown = now
             logs = logs or {}
-            line = progress_bar(self.epoch, cfg.epochs, batch + 1, steps, float(logs.get("loss", 0)), float(logs.get("accuracy", 0)), now - self.started)
+            line = progress_bar(
+                self.epoch,
+                cfg.epochs,
+                batch + 1,
+                steps,
+                float(logs.get("loss", 0)),
+                float(logs.get("accuracy", 0)),
+                now - self.started,
+            )
             stream.write("\r" + line)
             stream.flush()
 
@@ -249,8 +243,7 @@ def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet], ex
         "labels": cfg.labels,
         "seed": cfg.seed,
         "splits": {
-            name: {"n": len(fs), "class_counts": fs.class_counts().tolist(), "ids": fs.ids}
-            for name, fs in splits.items()
+            name: {"n": len(fs), "class_counts": fs.class_counts().tolist(), "ids": fs.ids} for name, fs in splits.items()
         },
     }
     if extra:
@@ -261,7 +254,9 @@ def record_split(run_dir: Path, cfg: TrainConfig, splits: dict[str, FaceSet], ex
     (run_dir / "split.json").write_text(json.dumps(info) + "\n", encoding="utf-8")
 
 
-def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after: bool = True, argv: list[str] | None = None) -> Path:
+def train(
+    cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after: bool = True, argv: list[str] | None = None
+) -> Path:
     """Train (or resume) into run_dir; returns the path of the selected checkpoint (best.keras)."""
     import keras
 
@@ -291,7 +286,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
         x_extra = np.concatenate([prepare_inputs(faces, pre)] * cfg.extra_repeat)
         x_train = np.concatenate([x_train, x_extra])
         y_train = np.concatenate([y_train] + [faces.targets] * cfg.extra_repeat)
-        log(run_dir, f"added {len(faces)} {name} train faces x {cfg.extra_repeat} = {len(x_extra)}: {len(x_train)} training faces in all")
+        log(
+            run_dir,
+            f"added {len(faces)} {name} train faces x {cfg.extra_repeat} = {len(x_extra)}: {len(x_train)} training faces in all",
+        )
 
     n_classes = len(GROUPINGS[cfg.classes])
     weights = thesis_class_weights(y_train.sum(axis=0)) if cfg.class_weights else np.ones(n_classes, np.float32)
@@ -313,7 +311,10 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
         log(run_dir, f"resuming after epoch {initial_epoch} from {last}")
     else:
         model = build_model(cfg, steps)
-    log(run_dir, f"{model.name}: {model.count_params():,} parameters; {steps} steps of {cfg.batch_size} per epoch; up to {cfg.epochs} epochs")
+    log(
+        run_dir,
+        f"{model.name}: {model.count_params():,} parameters; {steps} steps of {cfg.batch_size} per epoch; up to {cfg.epochs} epochs",
+    )
     start = time.time()
     if initial_epoch < cfg.epochs:
         model.fit(
@@ -332,14 +333,3 @@ def train(cfg: TrainConfig, run_dir: Path, resume: bool = False, evaluate_after:
 
         evaluate_run(run_dir)
     return best
-
-
-def attach_eyes(cfg: TrainConfig, splits: dict[str, FaceSet], dataset: str | None = None, root: str | None = None) -> None:
-    """With pre-processing on, give FER-style crops eye positions (detector on the upscaled crop, cached)."""
-    if not cfg.preprocessing:
-        return
-    from training.eyes import attach_cached_eyes
-
-    for name, faces in splits.items():
-        if not faces.prepared:
-            attach_cached_eyes(faces, dataset or cfg.dataset, root or cfg.data_root, name)

@@ -69,5 +69,7 @@ def activation_maximisation(model_path: Path, out: Path | None = None, steps: in
     if model_path.is_dir():
         from training.report import update_metrics
 
-        update_metrics(model_path, "activation_maximisation", {"png": out.name, "steps": steps}, f"Evaluation report: {model_path.name}")
+        update_metrics(
+            model_path, "activation_maximisation", {"png": out.name, "steps": steps}, f"Evaluation report: {model_path.name}"
+        )
     return out

@@ -16,17 +16,17 @@ from albumsorter.core.scanning import looks_like_photo, walk_files
 
 def make_upscaled_copies(folder: Path, dest: Path, megapixels: float, quality: int = 92) -> list[Path]:
     """JPEG copies of every photo in `folder` resized to about `megapixels` (bench input, e.g. 12 MP)."""
-    out = []
+    out: list[Path] = []
     for entry in walk_files(folder):
         if not looks_like_photo(entry.path):
             continue
         try:
-            with Image.open(entry.path) as im:
-                im = im.convert("RGB")
-                factor = (megapixels * 1e6 / (im.width * im.height)) ** 0.5
-                im = im.resize((round(im.width * factor), round(im.height * factor)), Image.Resampling.BICUBIC)
+            with Image.open(entry.path) as original:
+                rgb = original.convert("RGB")
+                factor = (megapixels * 1e6 / (rgb.width * rgb.height)) ** 0.5
+                rgb = rgb.resize((round(rgb.width * factor), round(rgb.height * factor)), Image.Resampling.BICUBIC)
                 target = dest / f"{len(out):03d}_{entry.path.stem}.jpg"
-                im.save(target, "JPEG", quality=quality)
+                rgb.save(target, "JPEG", quality=quality)
                 out.append(target)
         except OSError:
             continue
@@ -74,8 +74,9 @@ def run_benchmark(folder: Path, options: IndexOptions, upscale_mp: float | None 
                 summary = indexer.run(source)
                 n = max(1, summary.indexed + len(summary.errors))
                 lines.append(f"\nPipeline with {workers} worker(s): {summary.indexed} photos, {summary.faces_found} faces, {len(summary.errors)} errors")
-                per_stage = {s: 1000.0 * summary.stage_seconds.get(s, 0.0) / n for s in STAGES}
-                for stage in STAGES:
+                stages = [*STAGES, *(s for s in summary.stage_seconds if s not in STAGES)]  # scorers add their own
+                per_stage = {s: 1000.0 * summary.stage_seconds.get(s, 0.0) / n for s in stages}
+                for stage in stages:
                     lines.append(f"  {stage:<11} {per_stage[stage]:8.1f} ms/photo")
                 lines.append(f"  {'total':<11} {sum(per_stage.values()):8.1f} ms/photo of work")
                 lines.append(f"  wall clock  {1000.0 * summary.elapsed / n:8.1f} ms/photo, {n / summary.elapsed:.1f} photos/s")

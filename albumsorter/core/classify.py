@@ -10,7 +10,8 @@ The card (models/expression/model.json) says everything the app needs to feed th
     "output": "probabilities" | "logits",
     "training": {...}, "metrics": {...}          # free-form, shown to users
   }
-TensorFlow is not needed: LiteRT runs the model. (training/ can also run Keras on a GPU.)
+TensorFlow is not needed: LiteRT runs the model, or ONNX Runtime on an accelerator where there is one (runtime.py).
+(training/ can also run Keras on a GPU.)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from albumsorter.core.classes import CLASSES_8, canonical_class
 from albumsorter.core.preprocess import PreprocessConfig
+from albumsorter.core.runtime import GPU_BATCH, DeviceError, RuntimePlan, make_interpreter
 
 
 class ModelError(RuntimeError):
@@ -43,7 +45,7 @@ class ModelCard:
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
-    def load(cls, card_path: Path | str) -> "ModelCard":
+    def load(cls, card_path: Path | str) -> ModelCard:
         card_path = Path(card_path)
         try:
             data = json.loads(card_path.read_text(encoding="utf-8"))
@@ -82,26 +84,25 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _make_interpreter(model_path: Path, num_threads: int):
-    from ai_edge_litert.interpreter import Interpreter
-
-    return Interpreter(model_path=str(model_path), num_threads=num_threads)
-
-
 class ExpressionClassifier:
     """Runs the expression model on batches of pre-processed faces; returns 8 probabilities a face.
 
     Not thread-safe: give each worker thread its own instance.
     """
 
-    def __init__(self, card: ModelCard, num_threads: int = 1, max_batch: int = 32) -> None:
+    def __init__(
+        self, card: ModelCard, num_threads: int = 1, max_batch: int = 32, device: str | RuntimePlan | None = None
+    ) -> None:
         self.card = card
         self.max_batch = max_batch
         if not card.model_path.is_file():
             raise ModelError(f"model file not found: {card.model_path}")
         try:
-            self._interpreter = _make_interpreter(card.model_path, num_threads)
+            # LiteRT on the CPU, or ONNX Runtime on an accelerator behind the same calls (core/runtime.py)
+            self._interpreter, self.runtime = make_interpreter(card.model_path, num_threads, device)
             self._interpreter.allocate_tensors()
+        except DeviceError as exc:
+            raise ModelError(str(exc)) from None
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError with long messages
             raise ModelError(f"model file {card.model_path} cannot be loaded: {str(exc).splitlines()[0]}") from None
         inp = self._interpreter.get_input_details()[0]
@@ -113,27 +114,23 @@ class ExpressionClassifier:
                 f"{(card.input_size, card.input_size, card.input_channels)}"
             )
         if int(out["shape"][-1]) != len(card.classes):
-            raise ModelError(f"model file {card.model_path} has {out['shape'][-1]} outputs, its card lists {len(card.classes)} classes")
+            raise ModelError(
+                f"model file {card.model_path} has {out['shape'][-1]} outputs, its card lists {len(card.classes)} classes"
+            )
         self._input_index = inp["index"]
         self._output_index = out["index"]
         self._input_dtype = inp["dtype"]
         self._input_quant = inp.get("quantization", (0.0, 0))
         self._output_quant = out.get("quantization", (0.0, 0))
         self._batch = shape[0]
+        if self.runtime.accelerated:
+            self.max_batch = max(max_batch, GPU_BATCH)
         # Reorder the model's outputs into CLASSES_8 order once.
         self._order = np.array([card.classes.index(c) for c in CLASSES_8])
 
     @classmethod
-    def from_card(cls, card_path: Path | str, num_threads: int = 1) -> "ExpressionClassifier":
+    def from_card(cls, card_path: Path | str, num_threads: int = 1) -> ExpressionClassifier:
         return cls(ModelCard.load(card_path), num_threads=num_threads)
-
-    @property
-    def model_id(self) -> str:
-        return self.card.id
-
-    @property
-    def preprocessing(self) -> PreprocessConfig:
-        return self.card.preprocessing
 
     def _run(self, batch: np.ndarray) -> np.ndarray:
         if batch.shape[0] != self._batch:

@@ -21,9 +21,8 @@ try:  # HEIC/HEIF, as phones write them
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    HEIF_SUPPORTED = False
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency; HEIC photos then fail one by one
+    pass
 
 # Formats we index; anything else Pillow can open (e.g. PDF, ICO) is not a photo.
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF"})
@@ -64,10 +63,6 @@ class DecodedPhoto:
     taken_at: str | None  # ISO 8601 from EXIF, if present
     scale: float  # full-resolution pixels per decoded pixel
 
-    @property
-    def decoded_size(self) -> tuple[int, int]:
-        return (self.rgb.shape[1], self.rgb.shape[0])
-
 
 def hash_bytes(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -92,7 +87,7 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def _open(data: bytes, name: str) -> Image.Image:
+def _open(data: bytes) -> Image.Image:
     if not data:
         raise PhotoError("empty file (0 bytes)")
     try:
@@ -145,14 +140,14 @@ def read_file(path: Path | str) -> bytes:
         raise ReadError(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
+def decode(data: bytes, max_side: int | None) -> DecodedPhoto:
     """Decode photo bytes upright, at no more than `max_side` pixels on the long side (None: full size).
 
     JPEGs are decoded in draft mode (DCT scaling), so a 12 MP photo needed at 2 MP costs a fraction of a
     full decode. Raises PhotoError with a user-facing reason for anything that is not a usable photo.
     """
     content_hash = hash_bytes(data)
-    image = _open(data, name)
+    image = _open(data)
     fmt = image.format
     orientation = _orientation(image)
     taken_at = _taken_at(image)
@@ -189,7 +184,7 @@ def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
         rgb=rgb,
         width=up_w,
         height=up_h,
-        format=fmt,
+        format=fmt or "",
         content_hash=content_hash,
         taken_at=taken_at,
         scale=up_w / rgb.shape[1],
@@ -197,7 +192,7 @@ def decode(data: bytes, max_side: int | None, name: str = "") -> DecodedPhoto:
 
 
 def decode_file(path: Path | str, max_side: int | None = None) -> DecodedPhoto:
-    return decode(read_file(path), max_side, str(path))
+    return decode(read_file(path), max_side)
 
 
 def load_upright_rgb(path: Path | str, max_side: int | None = None) -> np.ndarray:

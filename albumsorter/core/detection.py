@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from albumsorter.core.geometry import containment, iou
-from albumsorter.core.faces import DetectedFace, FaceDetector
+from albumsorter.core.face import FaceResult
+from albumsorter.core.faces import FaceDetector
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,20 @@ def tile_origins(length: int, tile: int, overlap: float) -> list[int]:
     return sorted(set(origins))
 
 
-def merge_detections(faces: Sequence[DetectedFace], merge_iou: float) -> list[DetectedFace]:
+def merge_detections(faces: Sequence[FaceResult], merge_iou: float) -> list[FaceResult]:
     """Greedy non-maximum suppression: keep the best-scoring face of each overlapping cluster.
 
     A face cut by a tile border shows up partially in one tile and whole in another; a box mostly inside a
     kept box (intersection over the smaller area) is such a partial duplicate and is dropped too.
     """
-    kept: list[DetectedFace] = []
+    kept: list[FaceResult] = []
     for face in sorted(faces, key=lambda f: f.score, reverse=True):
         if all(iou(face.box, k.box) < merge_iou and containment(face.box, k.box) < 0.6 for k in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: (f.box[1], f.box[0]))
 
 
-def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSettings) -> list[DetectedFace]:
+def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSettings) -> list[FaceResult]:
     """All faces in an upright RGB photo, in its pixel coordinates."""
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
@@ -76,12 +77,6 @@ def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSetti
             for x in tile_origins(w, side, settings.tile_overlap):
                 tile = rgb[y : y + side, x : x + side]
                 for face in detector.detect(tile):
-                    found.append(
-                        DetectedFace(
-                            (face.box[0] + x, face.box[1] + y, face.box[2] + x, face.box[3] + y),
-                            face.score,
-                            face.keypoints + np.array([x, y], dtype=np.float32),
-                        )
-                    )
+                    found.append(face.translated(x, y))
     found = [f for f in found if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= settings.min_face_px]
     return merge_detections(found, settings.merge_iou)

@@ -8,41 +8,15 @@ from __future__ import annotations
 
 import atexit
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from albumsorter.core.face import FaceResult, Landmarks
 from albumsorter.core.resources import detector_model_path
-
-# MediaPipe's keypoint order for BlazeFace.
-KEYPOINT_NAMES: tuple[str, ...] = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")
-
 
 class DetectorError(RuntimeError):
     """The detector model is missing or cannot be loaded."""
-
-
-@dataclass(frozen=True)
-class DetectedFace:
-    """One face, in pixel coordinates of the image given to `detect`."""
-
-    box: tuple[float, float, float, float]  # left, top, right, bottom
-    score: float
-    keypoints: np.ndarray  # (6, 2) x, y in KEYPOINT_NAMES order
-
-    @property
-    def right_eye(self) -> tuple[float, float]:
-        """The subject's right eye (on the image's left in an upright face)."""
-        return (float(self.keypoints[0, 0]), float(self.keypoints[0, 1]))
-
-    @property
-    def left_eye(self) -> tuple[float, float]:
-        return (float(self.keypoints[1, 0]), float(self.keypoints[1, 1]))
-
-    def scaled(self, factor: float) -> "DetectedFace":
-        """The same face in an image `factor` times as large."""
-        return DetectedFace(tuple(v * factor for v in self.box), self.score, self.keypoints * factor)
 
 
 def _close_before_shutdown(close_ref: "weakref.WeakMethod") -> None:
@@ -109,7 +83,7 @@ class FaceDetector:
         self._closed = False
         _close_before_shutdown(weakref.WeakMethod(self.close))
 
-    def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
+    def detect(self, rgb: np.ndarray) -> list[FaceResult]:
         mp = self._mp
         rgb = np.ascontiguousarray(rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2), dtype=np.uint8)
         h, w = rgb.shape[:2]
@@ -123,11 +97,11 @@ class FaceDetector:
                 float(min(w, bb.origin_x + bb.width)),
                 float(min(h, bb.origin_y + bb.height)),
             )
-            kps = np.array([[kp.x * w, kp.y * h] for kp in det.keypoints], dtype=np.float32).reshape(-1, 2)
-            if kps.shape[0] != len(KEYPOINT_NAMES):
+            if len(det.keypoints) != 6:
                 continue
+            landmarks = Landmarks.from_points([(kp.x * w, kp.y * h) for kp in det.keypoints])
             score = float(det.categories[0].score) if det.categories else 0.0
-            faces.append(DetectedFace(box, score, kps))
+            faces.append(FaceResult(box, score, landmarks))
         return faces
 
     def close(self) -> None:

@@ -17,19 +17,16 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
+from albumsorter.core.analysis import Analyzer, PhotoAnalysis, check_models, load_scorer_specs
 from albumsorter.core.catalog import STATUS_GONE, Catalog
-from albumsorter.core.classes import CLASSES_8
-from albumsorter.core.classify import ExpressionClassifier, ModelCard
-from albumsorter.core.decoding import PhotoError, ReadError, decode, hash_bytes, read_file
-from albumsorter.core.detection import DetectionSettings, find_faces
-from albumsorter.core.faces import DetectedFace, FaceDetector
+from albumsorter.core.decoding import PhotoError, hash_bytes, read_file
+from albumsorter.core.detection import DetectionSettings
 from albumsorter.core.locking import RunLock
-from albumsorter.core.preprocess import PreprocessConfig, face_input
-from albumsorter.core.resources import detector_model_path, expression_model_card_path
 from albumsorter.core.scanning import BROKEN_LINK_SIZE, PHOTO_EXTENSIONS, FileEntry, looks_like_photo, walk_files
 
+__all__ = ["STAGES", "Analyzer", "IndexOptions", "IndexSummary", "Indexer", "PhotoAnalysis", "Progress", "RunControl"]
+
+# Stages timed per photo; each scorer adds its own (the expression scorer: "preprocess", "classify").
 STAGES = ("read", "decode", "detect", "preprocess", "classify", "store")
 
 
@@ -85,22 +82,6 @@ class IndexSummary:
         return work / self.elapsed if self.elapsed > 0 else 0.0
 
 
-@dataclass
-class PhotoAnalysis:
-    """What a worker found in one photo (everything in upright full-resolution pixels)."""
-
-    entry: FileEntry
-    content_hash: str = ""
-    format: str = ""
-    width: int = 0
-    height: int = 0
-    taken_at: str | None = None
-    faces: list[dict] = field(default_factory=list)
-    error: str | None = None
-    retry_next_run: bool = False  # a read error: try again even if the file looks unchanged
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
 class RunControl:
     """Pause / resume / cancel for a run, safe to call from any thread (e.g. the GUI's)."""
 
@@ -131,128 +112,15 @@ class RunControl:
         self._running.wait()
 
 
-class _WorkerModels(threading.local):
-    """Each worker thread gets its own detector and classifier (neither is thread-safe)."""
-
-    detector: FaceDetector | None = None
-    classifier: ExpressionClassifier | None = None
-
-
-class Analyzer:
-    """Runs detection and classification on one photo; one per run, models per thread."""
-
-    def __init__(self, card: ModelCard, options: IndexOptions) -> None:
-        self.card = card
-        self.options = options
-        pre = card.preprocessing
-        if options.preprocessing is not None:
-            pre = PreprocessConfig.from_dict({**pre.to_dict(), "enabled": options.preprocessing})
-        self.preprocess = pre
-        self._local = _WorkerModels()
-        self._created: list[FaceDetector] = []
-        self._lock = threading.Lock()
-        self.detector_id = options.detection.id
-
-    def _models(self) -> tuple[FaceDetector, ExpressionClassifier]:
-        if self._local.detector is None:
-            self._local.detector = FaceDetector(self.options.detector_model, self.options.detection.min_confidence)
-            self._local.classifier = ExpressionClassifier(self.card, num_threads=1)
-            with self._lock:
-                self._created.append(self._local.detector)
-        return self._local.detector, self._local.classifier
-
-    def close(self) -> None:
-        """Release the native detectors of all worker threads (the next run makes new ones)."""
-        with self._lock:
-            for detector in self._created:
-                detector.close()
-            self._created.clear()
-            self._local = _WorkerModels()
-
-    def analyse(self, entry: FileEntry) -> PhotoAnalysis:
-        """Read, decode once, detect, pre-process and classify one file. Never raises for a bad photo."""
-        result = PhotoAnalysis(entry)
-        t = time.perf_counter()
-        try:
-            if entry.size == BROKEN_LINK_SIZE:
-                raise ReadError("broken symbolic link")
-            data = read_file(entry.path)
-            t = _tick(result.seconds, "read", t)
-            photo = decode(data, self.options.detection.max_side, str(entry.path))
-            del data
-            t = _tick(result.seconds, "decode", t)
-            detector, classifier = self._models()
-            faces = find_faces(detector, photo.rgb, self.options.detection)
-            t = _tick(result.seconds, "detect", t)
-            probs = self._classify(classifier, photo.rgb, faces, result.seconds)
-        except PhotoError as exc:
-            result.error = str(exc)
-            result.retry_next_run = isinstance(exc, ReadError)
-            return result
-        except Exception as exc:  # a bug or library failure on one photo must not stop the folder
-            result.error = f"internal error: {type(exc).__name__}: {exc}"
-            return result
-        result.content_hash = photo.content_hash
-        result.format = photo.format
-        result.width, result.height = photo.width, photo.height
-        result.taken_at = photo.taken_at
-        full_size = [face.scaled(photo.scale) for face in faces]  # stored in full-resolution upright pixels
-        result.faces = [
-            {
-                "box": face.box,
-                "score": face.score,
-                "keypoints": face.keypoints.tolist(),
-                "model_id": self.card.id,
-                "probabilities": p.tolist(),
-                "label": CLASSES_8[int(np.argmax(p))],
-            }
-            for face, p in zip(full_size, probs)
-        ]
-        return result
-
-    def _classify(self, classifier: ExpressionClassifier, rgb: np.ndarray, faces: list[DetectedFace], seconds: dict) -> np.ndarray:
-        t = time.perf_counter()
-        inputs = [face_input(rgb, self.preprocess, f.box, f.right_eye, f.left_eye) for f in faces]
-        t = _tick(seconds, "preprocess", t)
-        if not inputs:
-            return np.zeros((0, len(CLASSES_8)), dtype=np.float32)
-        probs = classifier.predict(np.stack(inputs))
-        _tick(seconds, "classify", t)
-        return probs
-
-    def reclassify(self, path: str, faces: list[tuple[int, list[list[float]], tuple]]) -> list[tuple[int, np.ndarray]]:
-        """New model, same faces: decode and classify the stored faces without detecting again."""
-        photo = decode(read_file(path), self.options.detection.max_side, path)
-        _, classifier = self._models()
-        inputs = []
-        for _, kps, box in faces:
-            k = np.asarray(kps, dtype=np.float32) / photo.scale
-            b = tuple(v / photo.scale for v in box)
-            inputs.append(face_input(photo.rgb, self.preprocess, b, tuple(k[0]), tuple(k[1])))
-        if not inputs:
-            return []
-        probs = classifier.predict(np.stack(inputs))
-        return [(face_id, p) for (face_id, _, _), p in zip(faces, probs)]
-
-
-def _tick(seconds: dict, stage: str, since: float) -> float:
-    now = time.perf_counter()
-    seconds[stage] = seconds.get(stage, 0.0) + (now - since)
-    return now
-
-
 class Indexer:
     """Indexes folders into one catalog. Call `run` from the thread that owns the catalog."""
 
     def __init__(self, catalog: Catalog, options: IndexOptions | None = None) -> None:
         self.catalog = catalog
         self.options = options or IndexOptions()
-        card_path = self.options.model_card or expression_model_card_path()
-        self.card = ModelCard.load(card_path)
-        # Load both models once up front so a missing or broken file stops the run before any work.
-        ExpressionClassifier(self.card)
-        FaceDetector(self.options.detector_model or detector_model_path(), self.options.detection.min_confidence).close()
-        self.analyzer = Analyzer(self.card, self.options)
+        self.card, self.specs = load_scorer_specs(self.options.model_card, self.options.preprocessing)
+        check_models(self.specs, self.options.detection, self.options.detector_model)
+        self.analyzer = Analyzer(self.specs, self.options.detection, self.options.detector_model)
 
     def run(
         self,
@@ -335,7 +203,7 @@ class Indexer:
                 if root.is_dir():
                     vanished = [p for p, st in known.items() if p not in seen and st[3] != STATUS_GONE and not Path(p).exists()]
                     summary.gone = self.catalog.mark_gone(vanished)
-                summary.reclassified = self._reclassify_stale(root, control, summary)
+                summary.reclassified = self._rescore_stale(root, control)
         finally:
             self.analyzer.close()
         summary.elapsed = time.perf_counter() - start
@@ -418,29 +286,24 @@ class Indexer:
             return self.catalog.record_error(path, max(res.entry.size, 0), mtime_ns, res.error)
         summary.indexed += 1
         summary.faces_found += len(res.faces)
-        return self.catalog.record_photo(
-            path, res.entry.size, res.entry.mtime_ns, res.content_hash, res.format, res.width, res.height,
-            res.taken_at, self.analyzer.detector_id, res.faces,
-        )
+        return self.catalog.record_photo(res.indexed_photo(self.analyzer.detector_id))
 
-    def _reclassify_stale(self, root: Path, control: RunControl, summary: IndexSummary) -> int:
-        """Faces classified by another model get this model's predictions; detection is not redone."""
-        stale = self.catalog.faces_needing_model(self.card.id, root)
-        if not stale:
-            return 0
-        count = 0
-        faces_by_photo = self.catalog.faces_for(list(stale))
-        for photo_id, path in stale.items():
-            if control.cancelled:
-                break
-            control.wait_if_paused()
-            faces = [(f.id, f.keypoints, f.box) for f in faces_by_photo.get(photo_id, [])]
-            try:
-                preds = self.analyzer.reclassify(path, faces)
-            except PhotoError:
-                continue  # unreadable now; the next full index records why
-            self.catalog.store_predictions(
-                (face_id, self.card.id, p.tolist(), CLASSES_8[int(np.argmax(p))]) for face_id, p in preds
-            )
-            count += 1
-        return count
+    def _rescore_stale(self, root: Path, control: RunControl) -> int:
+        """Faces scored by another model of a kind get this model's results; detection is not redone.
+        Returns how many photos were re-scored."""
+        photos_done: set[int] = set()
+        for spec in self.specs:
+            stale = self.catalog.faces_needing(spec.kind, spec.model_id, root)
+            faces_by_photo = self.catalog.faces_for(list(stale)) if stale else {}
+            for photo_id, path in stale.items():
+                if control.cancelled:
+                    return len(photos_done)
+                control.wait_if_paused()
+                faces = [(f.id, f.to_face_result()) for f in faces_by_photo.get(photo_id, [])]
+                try:
+                    results = self.analyzer.rescore(path, spec.kind, faces)
+                except PhotoError:
+                    continue  # unreadable now; the next full index records why
+                self.catalog.store_results(results)
+                photos_done.add(photo_id)
+        return len(photos_done)

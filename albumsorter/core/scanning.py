@@ -50,10 +50,10 @@ def walk_files(root: Path | str, skip: Callable[[Path], bool] | None = None) -> 
     while stack:
         folder = stack.pop()
         try:
-            st = folder.stat()
+            folder_stat = folder.stat()
         except OSError:
             continue
-        key = (st.st_dev, st.st_ino)
+        key = (folder_stat.st_dev, folder_stat.st_ino)
         if key in seen_dirs:
             continue
         seen_dirs.add(key)
@@ -71,7 +71,7 @@ def walk_files(root: Path | str, skip: Callable[[Path], bool] | None = None) -> 
                 if entry.is_dir(follow_symlinks=True):
                     subdirs.append(path)
                     continue
-                st = entry.stat(follow_symlinks=True) if entry.is_file(follow_symlinks=True) else None
+                st: os.stat_result | None = entry.stat(follow_symlinks=True) if entry.is_file(follow_symlinks=True) else None
             except OSError:  # a symlink loop (ELOOP), a file vanishing
                 st = None
             if st is None:

@@ -55,7 +55,8 @@ def get_value(key: str, default=None):
 
 def set_value(key: str, value) -> None:
     data = _load()
-    values = data.get("values") if isinstance(data.get("values"), dict) else {}
+    stored = data.get("values")
+    values: dict = stored if isinstance(stored, dict) else {}
     values[key] = value
     data["values"] = values
     _save(data)

@@ -58,7 +58,9 @@ def _image_root(root: Path) -> Path:
     return root
 
 
-def load_affectnet(root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None) -> FaceSet:
+def load_affectnet(
+    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
+) -> FaceSet:
     """Faces of one split, cropped and pre-processed by the app's face_input (prepared inputs)."""
     if preprocess is None:
         raise ValueError("AffectNet faces are cut from photos: give the model's PreprocessConfig")

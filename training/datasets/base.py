@@ -34,7 +34,7 @@ class FaceSet:
         """Hard label index per face (argmax of the target)."""
         return np.argmax(self.targets, axis=1)
 
-    def subset(self, index: np.ndarray) -> "FaceSet":
+    def subset(self, index: np.ndarray) -> FaceSet:
         index = np.asarray(index)
         return FaceSet(
             images=self.images[index],

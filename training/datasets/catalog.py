@@ -37,7 +37,9 @@ def corrected_faces(catalog_path: Path) -> list[dict]:
     return faces
 
 
-def load_catalog(root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None) -> FaceSet:
+def load_catalog(
+    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
+) -> FaceSet:
     if preprocess is None:
         raise ValueError("catalog faces are cut from photos: give the model's PreprocessConfig")
     faces = corrected_faces(Path(root))
@@ -52,7 +54,11 @@ def load_catalog(root: Path, split: str, seed: int = 0, limit: int | None = None
         if f["path"] not in cache:
             cache.clear()  # faces come grouped by photo in practice; keep one decoded photo at a time
             cache[f["path"]] = load_rgb(Path(f["path"]))
-        inputs.append(face_input(cache[f["path"]], preprocess, box=tuple(f["box"]), right_eye=f.get("right_eye"), left_eye=f.get("left_eye")))
+        inputs.append(
+            face_input(
+                cache[f["path"]], preprocess, box=tuple(f["box"]), right_eye=f.get("right_eye"), left_eye=f.get("left_eye")
+            )
+        )
     return FaceSet(
         stack_inputs(inputs, preprocess.size, preprocess.channels),
         one_hot([f["label"] for f in faces]) if faces else np.zeros((0, 8), np.float32),

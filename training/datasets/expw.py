@@ -53,7 +53,9 @@ def _detections(root: Path, photos: list[str]) -> dict[str, dict]:
 
     settings = DetectionSettings()
     model = detector_model_path()
-    key = hashlib.sha1(f"{root.resolve()}|{model.stat().st_size}|{model.stat().st_mtime_ns}|{settings.id}".encode()).hexdigest()[:12]
+    key = hashlib.sha1(f"{root.resolve()}|{model.stat().st_size}|{model.stat().st_mtime_ns}|{settings.id}".encode()).hexdigest()[
+        :12
+    ]
     cache = cache_dir() / f"expw-detections-{key}.json"
     known = json.loads(cache.read_text()) if cache.is_file() else {}
     missing = [p for p in photos if p not in known]
@@ -67,7 +69,14 @@ def _detections(root: Path, photos: list[str]) -> dict[str, dict]:
                 known[photo] = {
                     "size": [decoded.width, decoded.height],
                     "scale": decoded.scale,
-                    "faces": [{"box": list(f.box), "score": f.score, "keypoints": f.keypoints.tolist()} for f in faces],
+                    "faces": [
+                        {
+                            "box": list(f.box),
+                            "score": f.score,
+                            "keypoints": [list(f.landmarks.right_eye), list(f.landmarks.left_eye)],
+                        }
+                        for f in faces
+                    ],
                 }
                 if i and i % 200 == 0:
                     print(f"  detected faces in {i}/{len(missing)} photos", flush=True)
@@ -77,7 +86,9 @@ def _detections(root: Path, photos: list[str]) -> dict[str, dict]:
     return known
 
 
-def match_faces(labelled: list[dict], detections: list[dict], width: int, height: int, threshold: float = MATCH_IOU) -> list[int | None]:
+def match_faces(
+    labelled: list[dict], detections: list[dict], width: int, height: int, threshold: float = MATCH_IOU
+) -> list[int | None]:
     """Index of the matching detection per labelled face (greedy by IoU, one detection per face), or None."""
     pairs = []
     for i, face in enumerate(labelled):
@@ -88,14 +99,16 @@ def match_faces(labelled: list[dict], detections: list[dict], width: int, height
                 pairs.append((overlap, i, j))
     result: list[int | None] = [None] * len(labelled)
     used = set()
-    for overlap, i, j in sorted(pairs, reverse=True):
+    for _overlap, i, j in sorted(pairs, reverse=True):  # best overlap first
         if result[i] is None and j not in used:
             result[i] = j
             used.add(j)
     return result
 
 
-def load_expw(root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None) -> FaceSet:
+def load_expw(
+    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
+) -> FaceSet:
     """Matched faces of one split as prepared inputs; faces.info holds detection recall."""
     if preprocess is None:
         raise ValueError("ExpW faces are cut from photos: give the model's PreprocessConfig")
@@ -131,7 +144,12 @@ def load_expw(root: Path, split: str, seed: int = 0, limit: int | None = None, p
             labels.append(face["label"])
             ids.append(f"{photo}#{face['face_id']}")
             n_matched += 1
-    faces = FaceSet(stack_inputs(inputs, preprocess.size, preprocess.channels), one_hot(labels) if labels else np.zeros((0, 8), np.float32), ids=ids, prepared=True)
+    faces = FaceSet(
+        stack_inputs(inputs, preprocess.size, preprocess.channels),
+        one_hot(labels) if labels else np.zeros((0, 8), np.float32),
+        ids=ids,
+        prepared=True,
+    )
     faces.info["photos"] = len(photos)
     faces.info["labelled faces"] = n_labelled
     faces.info["detection recall"] = f"{n_matched}/{n_labelled} = {n_matched / max(1, n_labelled):.4f} (IoU >= {MATCH_IOU})"

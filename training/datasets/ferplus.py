@@ -17,7 +17,18 @@ from albumsorter.core.classes import CLASSES_8, canonical_class
 from training.datasets.base import FaceSet
 from training.paths import cache_dir
 
-FERPLUS_COLUMNS: tuple[str, ...] = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF")
+FERPLUS_COLUMNS: tuple[str, ...] = (
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
+)
 SPLIT_FOLDERS: dict[str, str] = {"train": "FER2013Train", "valid": "FER2013Valid", "test": "FER2013Test"}
 # Column i of the 8 emotion votes -> index in CLASSES_8.
 _TO_CLASSES_8 = np.array([CLASSES_8.index(canonical_class(c)) for c in FERPLUS_COLUMNS[:8]])

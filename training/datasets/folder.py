@@ -36,7 +36,9 @@ def _split_folder(root: Path, split: str) -> Path | None:
     return None
 
 
-def load_folder(root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None) -> FaceSet:
+def load_folder(
+    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
+) -> FaceSet:
     if preprocess is None:
         raise ValueError("folder images vary in size: give the model's PreprocessConfig")
     root = Path(root)

@@ -1,0 +1,165 @@
+"""Analysing one photo: read -> decode -> detect -> every face scorer. No catalog here: indexing a folder
+(pipeline.py) and the batch job both call `Analyzer.analyse` on one file at a time.
+
+Models are per thread (neither MediaPipe's detector nor LiteRT's interpreter is thread-safe): each worker
+thread makes its own detector and scorers on first use; `close` releases them all.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pathlib import Path
+
+from albumsorter.core.catalog.records import IndexedPhoto
+from albumsorter.core.classify import ModelCard
+from albumsorter.core.decoding import DecodedPhoto, PhotoError, ReadError, decode, read_file
+from albumsorter.core.detection import DetectionSettings, find_faces
+from albumsorter.core.face import FaceResult, ScorerResult
+from albumsorter.core.faces import FaceDetector
+from albumsorter.core.preprocess import PreprocessConfig
+from albumsorter.core.resources import detector_model_path, expression_model_card_path
+from albumsorter.core.scanning import BROKEN_LINK_SIZE, FileEntry
+from albumsorter.core.scorers import FaceScorer, ScorerSpec, ScoringContext, default_scorer_specs
+
+
+@dataclass
+class PhotoAnalysis:
+    """What a worker found in one photo (faces in upright full-resolution pixels)."""
+
+    entry: FileEntry
+    content_hash: str = ""
+    format: str = ""
+    width: int = 0
+    height: int = 0
+    taken_at: str | None = None
+    faces: list[FaceResult] = field(default_factory=list)
+    error: str | None = None
+    retry_next_run: bool = False  # a read error: try again even if the file looks unchanged
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def indexed_photo(self, detector_id: str) -> IndexedPhoto:
+        e = self.entry
+        return IndexedPhoto(
+            str(e.path), e.size, e.mtime_ns, self.content_hash, self.format, self.width, self.height, self.taken_at, detector_id, self.faces
+        )
+
+
+def load_scorer_specs(model_card: Path | None = None, preprocessing: bool | None = None) -> tuple[ModelCard, list[ScorerSpec]]:
+    """The expression model's card (default: the shipped model) and every scorer indexing runs.
+    `preprocessing` overrides the card's choice of the thesis's pre-processing (None: as the card says)."""
+    card = ModelCard.load(model_card or expression_model_card_path())
+    preprocess = card.preprocessing
+    if preprocessing is not None:
+        preprocess = PreprocessConfig.from_dict({**preprocess.to_dict(), "enabled": preprocessing})
+    return card, default_scorer_specs(card, preprocess)
+
+
+def check_models(specs: Sequence[ScorerSpec], detection: DetectionSettings, detector_model: Path | None = None) -> None:
+    """Load every model once, so a missing or broken file stops a run before any work (ModelError/DetectorError)."""
+    FaceDetector(detector_model or detector_model_path(), detection.min_confidence).close()
+    for spec in specs:
+        spec.create().close()
+
+
+class _ThreadModels(threading.local):
+    detector: FaceDetector | None = None
+    scorers: list[FaceScorer] | None = None
+
+
+def run_scorers(scorers: Sequence[FaceScorer], photo: DecodedPhoto, faces: list[FaceResult], seconds: dict[str, float]) -> None:
+    """Every scorer on the faces of one decoded photo (faces in its pixels), in order; results land on the faces."""
+    if not faces:
+        return
+    context = ScoringContext(photo.scale, photo.width, photo.height, seconds)
+    for scorer in scorers:
+        t = time.perf_counter()
+        stages_before = set(seconds)
+        results = scorer.score(photo.rgb, faces, context)
+        if set(seconds) == stages_before:  # the scorer did not split its time into stages of its own
+            seconds[scorer.kind] = seconds.get(scorer.kind, 0.0) + time.perf_counter() - t
+        for face, result in zip(faces, results):
+            if result is not None:
+                face.results[scorer.kind] = result
+
+
+class Analyzer:
+    """Detection and every face scorer on one photo at a time; safe to call from several threads."""
+
+    def __init__(self, specs: Sequence[ScorerSpec], detection: DetectionSettings, detector_model: Path | None = None) -> None:
+        self.specs = list(specs)
+        self.detection = detection
+        self.detector_model = detector_model
+        self.detector_id = detection.id
+        self._local = _ThreadModels()
+        self._created: list[FaceDetector | FaceScorer] = []
+        self._lock = threading.Lock()
+
+    def _models(self) -> tuple[FaceDetector, list[FaceScorer]]:
+        local = self._local
+        if local.detector is None or local.scorers is None:
+            local.detector = FaceDetector(self.detector_model, self.detection.min_confidence)
+            local.scorers = [spec.create() for spec in self.specs]
+            with self._lock:
+                self._created += [local.detector, *local.scorers]
+        return local.detector, local.scorers
+
+    def close(self) -> None:
+        """Release the native models of all worker threads (the next use makes new ones)."""
+        with self._lock:
+            for model in self._created:
+                model.close()
+            self._created.clear()
+            self._local = _ThreadModels()
+
+    def analyse(self, entry: FileEntry) -> PhotoAnalysis:
+        """Read, decode once, detect and score one file. Never raises for a bad photo."""
+        result = PhotoAnalysis(entry)
+        t = time.perf_counter()
+        try:
+            if entry.size == BROKEN_LINK_SIZE:
+                raise ReadError("broken symbolic link")
+            data = read_file(entry.path)
+            t = _tick(result.seconds, "read", t)
+            photo = decode(data, self.detection.max_side)
+            del data
+            t = _tick(result.seconds, "decode", t)
+            detector, scorers = self._models()
+            faces = find_faces(detector, photo.rgb, self.detection)
+            _tick(result.seconds, "detect", t)
+            run_scorers(scorers, photo, faces, result.seconds)
+        except PhotoError as exc:
+            result.error = str(exc)
+            result.retry_next_run = isinstance(exc, ReadError)
+            return result
+        except Exception as exc:  # a bug or library failure on one photo must not stop the folder
+            result.error = f"internal error: {type(exc).__name__}: {exc}"
+            return result
+        result.content_hash = photo.content_hash
+        result.format = photo.format
+        result.width, result.height = photo.width, photo.height
+        result.taken_at = photo.taken_at
+        result.faces = [face.scaled(photo.scale) for face in faces]  # stored in full-resolution upright pixels
+        return result
+
+    def rescore(self, path: str, kind: str, faces: Sequence[tuple[int, FaceResult]]) -> list[tuple[int, ScorerResult]]:
+        """A new model of one kind, same faces: decode and run that scorer on the stored faces (full-resolution
+        pixels, with their other results) without detecting again. Raises PhotoError for an unreadable photo."""
+        photo = decode(read_file(path), self.detection.max_side)
+        _, scorers = self._models()
+        scorer = next(s for s in scorers if s.kind == kind)
+        decoded_faces = [face.scaled(1.0 / photo.scale) for _, face in faces]
+        if not decoded_faces:
+            return []
+        context = ScoringContext(photo.scale, photo.width, photo.height)
+        results = scorer.score(photo.rgb, decoded_faces, context)
+        return [(face_id, r) for (face_id, _), r in zip(faces, results) if r is not None]
+
+
+def _tick(seconds: dict[str, float], stage: str, since: float) -> float:
+    now = time.perf_counter()
+    seconds[stage] = seconds.get(stage, 0.0) + (now - since)
+    return now

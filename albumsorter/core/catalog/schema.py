@@ -1,0 +1,147 @@
+"""The catalog's schema and its migrations. `MIGRATIONS[i]` brings a catalog from `user_version` i to i + 1;
+each runs in one transaction with foreign-key actions off (so rebuilding a table never cascades into the
+user's corrections). Old migrations are frozen: never edit one that has shipped, add the next instead."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from albumsorter.core.classes import CLASSES_8
+
+SCHEMA_VERSION = 3
+
+# Recomputes the stored per-photo scores of the photos matched by an appended WHERE clause. Reads the
+# `face_labels` view (every schema version's view has these columns).
+REFRESH_SCORES = """
+    UPDATE photos SET
+        face_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id),
+        smile_count = (SELECT COUNT(*) FROM face_labels fl WHERE fl.photo_id = photos.id AND fl.effective_label = 'happy'),
+        smile_score = COALESCE((SELECT AVG(CASE WHEN fl.corrected THEN (fl.effective_label = 'happy') * 1.0 ELSE fl.p_happy END)
+                                FROM face_labels fl WHERE fl.photo_id = photos.id), 0.0)
+"""
+
+_V1_PROBS = ", ".join(f"p_{c} REAL" for c in CLASSES_8)
+
+_V1 = f"""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        content_hash TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        format TEXT,
+        width INTEGER,
+        height INTEGER,
+        taken_at TEXT,
+        detector_id TEXT,
+        indexed_at REAL,
+        pick INTEGER NOT NULL DEFAULT 0,
+        pick_changed_at REAL
+    );
+    CREATE INDEX photos_hash ON photos(content_hash);
+    CREATE INDEX photos_status ON photos(status);
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        left REAL NOT NULL, top REAL NOT NULL, right REAL NOT NULL, bottom REAL NOT NULL,
+        score REAL NOT NULL,
+        keypoints TEXT NOT NULL,
+        model_id TEXT,
+        label TEXT,
+        {_V1_PROBS},
+        UNIQUE(photo_id, idx)
+    );
+    CREATE INDEX faces_photo ON faces(photo_id);
+    CREATE INDEX faces_label ON faces(label);
+    CREATE TABLE corrections (
+        id INTEGER PRIMARY KEY,
+        photo_id INTEGER NOT NULL REFERENCES photos(id),
+        face_id INTEGER UNIQUE REFERENCES faces(id) ON DELETE SET NULL,
+        left REAL NOT NULL, top REAL NOT NULL, right REAL NOT NULL, bottom REAL NOT NULL,
+        label TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX corrections_photo ON corrections(photo_id);
+    CREATE VIEW face_labels AS
+        SELECT f.*, COALESCE(c.label, f.label) AS effective_label, c.label IS NOT NULL AS corrected
+        FROM faces f LEFT JOIN corrections c ON c.face_id = f.id;
+    CREATE VIEW photo_scores AS
+        SELECT p.id AS photo_id,
+               COUNT(fl.id) AS face_count,
+               COALESCE(SUM(fl.effective_label = 'happy'), 0) AS smile_count,
+               COALESCE(AVG(CASE WHEN fl.corrected THEN (fl.effective_label = 'happy') * 1.0 ELSE fl.p_happy END), 0.0)
+                   AS smile_score
+        FROM photos p LEFT JOIN face_labels fl ON fl.photo_id = p.id
+        GROUP BY p.id;
+"""
+
+# 2: per-photo scores stored on the photo (kept current by every write), so filtering and sorting
+# 10,000+ photos does not aggregate every face on every query.
+_V2 = (
+    """
+    ALTER TABLE photos ADD COLUMN face_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN smile_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE photos ADD COLUMN smile_score REAL NOT NULL DEFAULT 0.0;
+    DROP VIEW photo_scores;
+    CREATE INDEX photos_smile ON photos(smile_score);
+    CREATE INDEX faces_photo_label ON faces(photo_id, label);
+    """
+    + REFRESH_SCORES
+)
+
+FACE_LABELS_VIEW = """
+    CREATE VIEW face_labels AS
+        SELECT f.id, f.photo_id, f.idx, r.model_id, r.label AS label,
+               COALESCE(c.label, r.label) AS effective_label, c.label IS NOT NULL AS corrected,
+               CAST(json_extract(r.data, '$.probabilities.happy') AS REAL) AS p_happy
+        FROM faces f
+        LEFT JOIN face_results r ON r.face_id = f.id AND r.kind = 'expression'
+        LEFT JOIN corrections c ON c.face_id = f.id
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    """3: every model result in its own table, keyed by face, kind and model id (the expression classifier is one
+    kind; eyes/sharpness and identity follow); faces keep geometry only, with named landmarks."""
+    db = sqlite_utils.Database(conn)
+    conn.execute("DROP VIEW face_labels")
+    conn.execute(
+        "CREATE TABLE face_results (face_id INTEGER NOT NULL REFERENCES faces(id) ON DELETE CASCADE, kind TEXT NOT NULL, "
+        "model_id TEXT NOT NULL, label TEXT, data TEXT NOT NULL, PRIMARY KEY (face_id, kind, model_id))"
+    )
+    conn.execute("CREATE INDEX face_results_kind_label ON face_results(kind, label)")
+    probabilities = ", ".join(f"'{c}', p_{c}" for c in CLASSES_8)
+    conn.execute(
+        "INSERT INTO face_results (face_id, kind, model_id, label, data) "
+        f"SELECT id, 'expression', model_id, label, json_object('probabilities', json_object({probabilities})) "
+        "FROM faces WHERE model_id IS NOT NULL AND p_happy IS NOT NULL"
+    )
+    names = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")  # BlazeFace's order
+    conn.execute("ALTER TABLE faces ADD COLUMN landmarks TEXT")
+    points = ", ".join(f"'{n}', COALESCE(json_extract(keypoints, '$[{i}]'), json('[0, 0]'))" for i, n in enumerate(names))
+    conn.execute(f"UPDATE faces SET landmarks = json_object({points})")
+    conn.execute("DROP INDEX faces_label")
+    conn.execute("DROP INDEX faces_photo_label")
+    db.table("faces").transform(drop={"keypoints", "model_id", "label", *(f"p_{c}" for c in CLASSES_8)}, not_null={"landmarks"})
+    conn.execute("CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id)")
+    conn.execute(FACE_LABELS_VIEW)
+
+
+def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        for statement in sql.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+
+    return run
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _v3]
+assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 from pathlib import Path
 
+import numpy as np
+
 from albumsorter.core.catalog.records import IndexedPhoto
 from albumsorter.core.classify import ModelCard
 from albumsorter.core.decoding import DecodedPhoto, PhotoError, ReadError, decode, read_file
 from albumsorter.core.detection import DetectionSettings, find_faces
-from albumsorter.core.face import FaceResult, ScorerResult
+from albumsorter.core.face import Box, FaceResult, Landmarks, ScorerResult
 from albumsorter.core.faces import FaceDetector
+from albumsorter.core.geometry import iou
 from albumsorter.core.preprocess import PreprocessConfig
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 from albumsorter.core.scanning import BROKEN_LINK_SIZE, FileEntry
@@ -98,7 +101,8 @@ class Analyzer:
         self._created: list[FaceDetector | FaceScorer] = []
         self._lock = threading.Lock()
 
-    def _models(self) -> tuple[FaceDetector, list[FaceScorer]]:
+    def models(self) -> tuple[FaceDetector, list[FaceScorer]]:
+        """This thread's detector and scorers (made on first use)."""
         local = self._local
         if local.detector is None or local.scorers is None:
             local.detector = FaceDetector(self.detector_model, self.detection.min_confidence)
@@ -127,7 +131,7 @@ class Analyzer:
             photo = decode(data, self.detection.max_side)
             del data
             t = _tick(result.seconds, "decode", t)
-            detector, scorers = self._models()
+            detector, scorers = self.models()
             faces = find_faces(detector, photo.rgb, self.detection)
             _tick(result.seconds, "detect", t)
             run_scorers(scorers, photo, faces, result.seconds)
@@ -149,7 +153,7 @@ class Analyzer:
         """A new model of one kind, same faces: decode and run that scorer on the stored faces (full-resolution
         pixels, with their other results) without detecting again. Raises PhotoError for an unreadable photo."""
         photo = decode(read_file(path), self.detection.max_side)
-        _, scorers = self._models()
+        _, scorers = self.models()
         scorer = next(s for s in scorers if s.kind == kind)
         decoded_faces = [face.scaled(1.0 / photo.scale) for _, face in faces]
         if not decoded_faces:
@@ -157,6 +161,39 @@ class Analyzer:
         context = ScoringContext(photo.scale, photo.width, photo.height)
         results = scorer.score(photo.rgb, decoded_faces, context)
         return [(face_id, r) for (face_id, _), r in zip(faces, results) if r is not None]
+
+
+def landmarks_for_box(detector: FaceDetector, rgb: np.ndarray, box: Box) -> Landmarks:
+    """Key points for a face the user drew: the detector run on a padded crop around the box (it finds faces that
+    fill a crop far better than small ones in a whole photo), else points placed by a face's usual proportions."""
+    left, top, right, bottom = box
+    side = max(right - left, bottom - top)
+    x0, y0 = int(max(0, left - side)), int(max(0, top - side))
+    x1, y1 = int(min(rgb.shape[1], right + side)), int(min(rgb.shape[0], bottom + side))
+    if x1 - x0 >= 8 and y1 - y0 >= 8:
+        found = [f.translated(x0, y0) for f in detector.detect(rgb[y0:y1, x0:x1])]
+        best = max(found, key=lambda f: iou(f.box, box), default=None)
+        if best is not None and iou(best.box, box) >= 0.3:
+            return best.landmarks
+    w, h = right - left, bottom - top
+    return Landmarks(
+        right_eye=(left + 0.3 * w, top + 0.4 * h), left_eye=(left + 0.7 * w, top + 0.4 * h), nose_tip=(left + 0.5 * w, top + 0.6 * h),
+        mouth=(left + 0.5 * w, top + 0.78 * h), right_ear=(left, top + 0.45 * h), left_ear=(right, top + 0.45 * h),
+    )  # fmt: skip
+
+
+def score_drawn_face(analyzer: Analyzer, path: str, box: Box) -> FaceResult:
+    """A face the user drew on a photo (box in full-resolution upright pixels), scored like any detected face.
+    Raises PhotoError for an unreadable photo, ValueError for a box outside it."""
+    photo = decode(read_file(path), analyzer.detection.max_side)
+    left, top, right, bottom = (max(0.0, min(v, limit)) for v, limit in zip(box, (photo.width, photo.height) * 2))
+    if right - left < 4 or bottom - top < 4:
+        raise ValueError(f"the box {box} is not a face-sized area inside the {photo.width} x {photo.height} photo")
+    detector, scorers = analyzer.models()
+    decoded_box = (left / photo.scale, top / photo.scale, right / photo.scale, bottom / photo.scale)
+    face = FaceResult(decoded_box, 1.0, landmarks_for_box(detector, photo.rgb, decoded_box))
+    run_scorers(scorers, photo, [face], {})
+    return face.scaled(photo.scale)
 
 
 def _tick(seconds: dict[str, float], stage: str, since: float) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from albumsorter.core.catalog.records import PhotoRecord, PickState
+from albumsorter.core.subjects import is_uncertain
 
 
 def photo_to_json(photo: PhotoRecord) -> dict[str, Any]:
@@ -21,6 +22,7 @@ def photo_to_json(photo: PhotoRecord) -> dict[str, Any]:
         "smile_count": photo.smile_count,
         "all_smile": photo.all_smile,
         "smile_score": round(photo.smile_score, 4),
+        "rating": photo.rating,
         "faces": [
             {
                 "id": f.id,
@@ -30,6 +32,10 @@ def photo_to_json(photo: PhotoRecord) -> dict[str, Any]:
                 "predicted_label": f.predicted_label,
                 "corrected": f.corrected,
                 "probabilities": {k: round(v, 4) for k, v in f.probabilities.items()},
+                "uncertain": is_uncertain(f.probabilities) if f.expression else False,
+                "ignored": f.ignored,
+                "subject": f.subject,
+                "added": f.manual,
             }
             for f in photo.faces
         ],

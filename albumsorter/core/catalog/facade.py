@@ -22,10 +22,10 @@ import sqlite_utils
 import albumsorter.core.catalog.db as db
 import albumsorter.core.catalog.faces as face_store
 from albumsorter.core.catalog.filters import PhotoFilter
-from albumsorter.core.catalog.records import PHOTO_COLUMNS, FaceRecord, IndexedPhoto, PhotoRecord, PhotoStatus, PickState
+from albumsorter.core.catalog.records import MAX_RATING, PHOTO_COLUMNS, FaceRecord, IndexedPhoto, PhotoRecord, PhotoStatus, PickState
 from albumsorter.core.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from albumsorter.core.classes import CLASSES_8, canonical_class
-from albumsorter.core.face import ScorerResult
+from albumsorter.core.face import FaceResult, ScorerResult
 
 
 class CatalogError(RuntimeError):
@@ -47,6 +47,7 @@ class Catalog:
                 self._check_version()
             else:
                 self._migrate()
+                self._rederive()
         except sqlite3.DatabaseError as exc:
             raise CatalogError(f"catalog {self.path} cannot be opened: {exc}") from None
 
@@ -94,6 +95,19 @@ class Catalog:
                     self.conn.execute(f"PRAGMA user_version = {version + 1}")
         finally:
             self.conn.execute("PRAGMA foreign_keys = ON")
+
+    def _rederive(self) -> None:
+        """Derived per-face and per-photo values (face order, subjects, scores) follow the rules of this version:
+        when the rules changed since the catalog was last written, recompute them once for every photo."""
+        if self.get_meta("derived_rules") == face_store.DERIVED_RULES:
+            return
+        with self.transaction():
+            if self.get_meta("derived_rules") == face_store.DERIVED_RULES:
+                return  # another process did it meanwhile
+            for (photo_id,) in self.conn.execute("SELECT id FROM photos WHERE status != 'error'").fetchall():
+                face_store.renumber(self.conn, photo_id)
+                face_store.refresh_scores(self.conn, [photo_id])
+            self.set_meta("derived_rules", face_store.DERIVED_RULES)
 
     # --- meta ---
 
@@ -161,9 +175,12 @@ class Catalog:
             if photo_id is None:
                 return db.insert(self.conn, "photos", values)
             db.update(self.conn, "photos", photo_id, values)
-            # Faces of an earlier good version are dropped, corrections stay (unlinked) with the photo.
-            self.conn.execute("UPDATE corrections SET face_id = NULL WHERE photo_id = ?", (photo_id,))
-            self.conn.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))
+            # Detected faces of an earlier good version are dropped, corrections stay (unlinked) with the photo;
+            # faces the user drew stay for when the photo reads again.
+            self.conn.execute(
+                "UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id IN (SELECT id FROM faces WHERE manual = 0)", (photo_id,)
+            )
+            self.conn.execute("DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,))
             face_store.refresh_scores(self.conn, [photo_id])
             return photo_id
 
@@ -229,28 +246,87 @@ class Catalog:
 
     def set_pick_by_path(self, paths: Iterable[str], state: int) -> list[str]:
         """Pick/reject/unflag photos by path; returns the paths that are not in the catalog."""
-        missing, ids = [], []
-        for path in paths:
-            photo_id = self._photo_id(str(path))
-            (ids.append(photo_id) if photo_id is not None else missing.append(str(path)))
+        ids, missing = self.photo_ids_by_path(paths)
         self.set_pick(ids, state)
         return missing
 
     def set_correction(self, face_id: int, label: str | None) -> None:
         """The user's label for a face (None removes the correction). Never overwritten by a model."""
+        self._edit_face(face_id, label=canonical_class(label) if label is not None else None)
+
+    def set_ignored(self, face_id: int, ignored: bool) -> None:
+        """"Not a person in this photo": the face stays, marked, and leaves the photo's scores. Kept like a
+        correction (follows the face through re-detection)."""
+        self._edit_face(face_id, ignored=bool(ignored))
+
+    _UNSET = object()
+
+    def _edit_face(self, face_id: int, label: object = _UNSET, ignored: object = _UNSET) -> None:
         with self.transaction():
             face = self.conn.execute("SELECT photo_id, left, top, right, bottom FROM faces WHERE id = ?", (face_id,)).fetchone()
             if face is None:
                 raise KeyError(f"no face with id {face_id}")
-            if label is None:
+            row = self.conn.execute("SELECT label, ignored FROM corrections WHERE face_id = ?", (face_id,)).fetchone()
+            new_label = (row[0] if row else None) if label is Catalog._UNSET else label
+            new_ignored = (bool(row[1]) if row else False) if ignored is Catalog._UNSET else ignored
+            if new_label is None and not new_ignored:
                 self.conn.execute("DELETE FROM corrections WHERE face_id = ?", (face_id,))
             else:
                 self.conn.execute(
-                    "INSERT INTO corrections(photo_id, face_id, left, top, right, bottom, label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT(face_id) DO UPDATE SET label = excluded.label, created_at = excluded.created_at",
-                    (face[0], face_id, *face[1:], canonical_class(label), time.time()),
+                    "INSERT INTO corrections(photo_id, face_id, left, top, right, bottom, label, ignored, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(face_id) DO UPDATE SET label = excluded.label, "
+                    "ignored = excluded.ignored, created_at = excluded.created_at",
+                    (face[0], face_id, *face[1:], new_label, int(bool(new_ignored)), time.time()),
                 )
             face_store.refresh_scores(self.conn, [face[0]])
+
+    def add_face(self, photo_id: int, face: FaceResult) -> int:
+        """A face the user drew (the detector missed it), already scored; kept across re-indexing."""
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM photos WHERE id = ? AND status = 'ok'", (photo_id,)).fetchone() is None:
+                raise KeyError(f"no indexed photo with id {photo_id}")
+            face_id = face_store.insert_face(self.conn, photo_id, face, manual=True)
+            face_store.renumber(self.conn, photo_id)
+            face_store.refresh_scores(self.conn, [photo_id])
+        return face_id
+
+    def remove_face(self, face_id: int) -> None:
+        """Delete a face the user drew (detected faces are ignored instead, so re-detection cannot bring them back)."""
+        with self.transaction():
+            row = self.conn.execute("SELECT photo_id, manual FROM faces WHERE id = ?", (face_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no face with id {face_id}")
+            if not row[1]:
+                raise ValueError("only a face the user added can be removed; ignore a detected face instead")
+            self.conn.execute("DELETE FROM corrections WHERE face_id = ?", (face_id,))
+            self.conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+            face_store.renumber(self.conn, row[0])
+            face_store.refresh_scores(self.conn, [row[0]])
+
+    def face(self, face_id: int) -> FaceRecord | None:
+        row = self.conn.execute("SELECT photo_id FROM faces WHERE id = ?", (face_id,)).fetchone()
+        if row is None:
+            return None
+        return next((f for f in self.faces_for([row[0]]).get(row[0], []) if f.id == face_id), None)
+
+    def set_rating(self, photo_ids: Iterable[int], rating: int) -> int:
+        """Stars, 0-5 (0: no rating)."""
+        if not 0 <= int(rating) <= MAX_RATING or int(rating) != rating:
+            raise ValueError(f"a rating is a whole number from 0 to {MAX_RATING}")
+        with self.transaction():
+            now = time.time()
+            return sum(
+                self.conn.execute("UPDATE photos SET rating = ?, rating_changed_at = ? WHERE id = ?", (int(rating), now, pid)).rowcount
+                for pid in list(photo_ids)
+            )
+
+    def photo_ids_by_path(self, paths: Iterable[str]) -> tuple[list[int], list[str]]:
+        """(ids of the photos at these paths, the paths not in the catalog)."""
+        ids, missing = [], []
+        for path in paths:
+            photo_id = self._photo_id(str(path))
+            (ids.append(photo_id) if photo_id is not None else missing.append(str(path)))
+        return ids, missing
 
     # --- queries ---
 
@@ -288,7 +364,7 @@ class Catalog:
         labels = dict(
             self.conn.execute(
                 "SELECT fl.effective_label, COUNT(*) FROM face_labels fl JOIN photos p ON p.id = fl.photo_id "
-                "WHERE p.status = 'ok' GROUP BY fl.effective_label"
+                "WHERE p.status = 'ok' AND NOT fl.ignored GROUP BY fl.effective_label"
             ).fetchall()
         )
         picks = dict(self.conn.execute("SELECT pick, COUNT(*) FROM photos WHERE status != 'gone' GROUP BY pick").fetchall())

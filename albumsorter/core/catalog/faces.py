@@ -7,16 +7,36 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from albumsorter.core.catalog.records import EXPRESSION, FaceRecord
-from albumsorter.core.catalog.schema import REFRESH_SCORES
 from albumsorter.core.face import FaceResult, Landmarks, ScorerResult
 from albumsorter.core.geometry import iou
+from albumsorter.core.subjects import FaceFacts, reading_order, subject_flags
 
+# Names the rules behind derived values (reading order, subjects, stored scores); change it when they change and
+# every catalog recomputes them once on opening.
+DERIVED_RULES = "reading-order+subjects:1"
 RELINK_IOU = 0.3  # a correction moves to the new face it overlaps at least this much
+MANUAL_WINS_IOU = 0.5  # a detected face overlapping a face the user drew this much is the same face: the user's stays
 
 
 def refresh_scores(conn: sqlite3.Connection, photo_ids: Iterable[int]) -> None:
+    """Re-derive who is a subject and the photo's stored scores (face count, smiles, smile score) from its faces.
+    Only subjects count: ignored faces and bystanders stay stored and visible but leave the scores."""
     for photo_id in photo_ids:
-        conn.execute(REFRESH_SCORES + " WHERE id = ?", (photo_id,))
+        size = conn.execute("SELECT width, height FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        rows = conn.execute(
+            "SELECT fl.id, f.left, f.top, f.right, f.bottom, fl.ignored, fl.manual, fl.effective_label, fl.corrected, fl.p_happy "
+            "FROM face_labels fl JOIN faces f ON f.id = fl.id WHERE fl.photo_id = ? ORDER BY fl.idx",
+            (photo_id,),
+        ).fetchall()
+        facts = [FaceFacts((r[1], r[2], r[3], r[4]), bool(r[5]), bool(r[6])) for r in rows]
+        flags = subject_flags(facts, *(size or (None, None)))
+        conn.executemany("UPDATE faces SET subject = ? WHERE id = ?", [(int(flag), r[0]) for flag, r in zip(flags, rows)])
+        subjects = [r for flag, r in zip(flags, rows) if flag]
+        smiles = sum(r[7] == "happy" for r in subjects)
+        terms = [(1.0 if r[7] == "happy" else 0.0) if r[8] else r[9] for r in subjects]
+        terms = [t for t in terms if t is not None]
+        score = sum(terms) / len(terms) if terms else 0.0
+        conn.execute("UPDATE photos SET face_count = ?, smile_count = ?, smile_score = ? WHERE id = ?", (len(subjects), smiles, score, photo_id))
 
 
 def store_results(conn: sqlite3.Connection, face_id: int, results: Iterable[ScorerResult]) -> None:
@@ -30,34 +50,57 @@ def store_results(conn: sqlite3.Connection, face_id: int, results: Iterable[Scor
         )
 
 
+def insert_face(conn: sqlite3.Connection, photo_id: int, face: FaceResult, manual: bool = False) -> int:
+    """A new face at the end of the photo's faces (`renumber` puts it in reading order)."""
+    idx = conn.execute("SELECT COALESCE(MAX(idx), -1) + 1 FROM faces WHERE photo_id = ?", (photo_id,)).fetchone()[0]
+    face_id = conn.execute(
+        "INSERT INTO faces (photo_id, idx, left, top, right, bottom, score, landmarks, manual) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (photo_id, idx, *(float(v) for v in face.box), float(face.score), json.dumps(face.landmarks.to_dict(), separators=(",", ":")), int(manual)),
+    ).lastrowid
+    assert face_id is not None
+    store_results(conn, face_id, face.results.values())
+    return face_id
+
+
+def renumber(conn: sqlite3.Connection, photo_id: int) -> None:
+    """Faces numbered in reading order (rows top to bottom, left to right), as the user counts them."""
+    rows = conn.execute("SELECT id, left, top, right, bottom FROM faces WHERE photo_id = ?", (photo_id,)).fetchall()
+    order = reading_order([tuple(r[1:]) for r in rows])
+    conn.execute("UPDATE faces SET idx = -1 - idx WHERE photo_id = ?", (photo_id,))  # out of the way of UNIQUE(photo_id, idx)
+    conn.executemany("UPDATE faces SET idx = ? WHERE id = ?", [(n, rows[i][0]) for n, i in enumerate(order)])
+
+
 def replace_faces(conn: sqlite3.Connection, photo_id: int, faces: Sequence[FaceResult]) -> list[int]:
-    """Store a photo's faces instead of the old ones; each correction moves to the new face it overlaps most
-    (IoU >= RELINK_IOU) or stays with the photo, unlinked. Returns the new face ids in `faces` order."""
+    """Store a photo's detected faces instead of the old ones. Faces the user added stay (a detection on top of
+    one is dropped: the user's box wins); each correction or ignore moves to the face it overlaps most
+    (IoU >= RELINK_IOU) or stays with the photo, unlinked. Returns the new face ids in `faces` order (None for a
+    detection dropped for a face the user added)."""
     old_corrections = conn.execute("SELECT id, left, top, right, bottom FROM corrections WHERE photo_id = ?", (photo_id,)).fetchall()
-    conn.execute("UPDATE corrections SET face_id = NULL WHERE photo_id = ?", (photo_id,))
-    conn.execute("DELETE FROM faces WHERE photo_id = ?", (photo_id,))  # their results go with them (ON DELETE CASCADE)
-    new_ids = []
-    for idx, face in enumerate(faces):
-        box = tuple(float(v) for v in face.box)
-        face_id = conn.execute(
-            "INSERT INTO faces (photo_id, idx, left, top, right, bottom, score, landmarks) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (photo_id, idx, *box, float(face.score), json.dumps(face.landmarks.to_dict(), separators=(",", ":"))),
-        ).lastrowid
-        assert face_id is not None
-        store_results(conn, face_id, face.results.values())
-        new_ids.append((face_id, box))
-    taken: set[int] = set()
+    manual = conn.execute("SELECT id, left, top, right, bottom FROM faces WHERE photo_id = ? AND manual = 1", (photo_id,)).fetchall()
+    conn.execute("UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id NOT IN (SELECT id FROM faces WHERE manual = 1)", (photo_id,))
+    conn.execute("DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,))  # their results go with them (ON DELETE CASCADE)
+    new_ids: list[int | None] = []
+    for face in faces:
+        if any(iou(face.box, m[1:]) >= MANUAL_WINS_IOU for m in manual):
+            new_ids.append(None)
+            continue
+        new_ids.append(insert_face(conn, photo_id, face))
+    linked = {r[0] for r in conn.execute("SELECT face_id FROM corrections WHERE photo_id = ? AND face_id IS NOT NULL", (photo_id,))}
+    candidates = [(fid, tuple(float(v) for v in f.box)) for fid, f in zip(new_ids, faces) if fid is not None]
     for corr_id, *corr_box in old_corrections:
+        if conn.execute("SELECT face_id FROM corrections WHERE id = ?", (corr_id,)).fetchone()[0] is not None:
+            continue  # still on a face the user added
         best, best_iou = None, RELINK_IOU
-        for face_id, box in new_ids:
+        for face_id, box in candidates:
             overlap = iou(tuple(corr_box), box)
-            if face_id not in taken and overlap >= best_iou:
+            if face_id not in linked and overlap >= best_iou:
                 best, best_iou = face_id, overlap
         if best is not None:
-            taken.add(best)
+            linked.add(best)
             conn.execute("UPDATE corrections SET face_id = ? WHERE id = ?", (best, corr_id))
+    renumber(conn, photo_id)
     refresh_scores(conn, [photo_id])
-    return [face_id for face_id, _ in new_ids]
+    return [fid for fid in new_ids if fid is not None]
 
 
 def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, list[FaceRecord]]:
@@ -67,7 +110,8 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
         chunk = list(photo_ids[start : start + 500])
         marks = ",".join("?" * len(chunk))
         faces = conn.execute(
-            f"SELECT f.id, f.photo_id, f.left, f.top, f.right, f.bottom, f.score, f.landmarks, c.label FROM faces f "
+            f"SELECT f.id, f.photo_id, f.left, f.top, f.right, f.bottom, f.score, f.landmarks, c.label, "
+            f"COALESCE(c.ignored, 0), f.manual, f.subject FROM faces f "
             f"LEFT JOIN corrections c ON c.face_id = f.id WHERE f.photo_id IN ({marks}) ORDER BY f.photo_id, f.idx",
             chunk,
         ).fetchall()
@@ -78,11 +122,11 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
             chunk,
         ):
             results.setdefault(face_id, {})[kind] = ScorerResult(kind, model_id, label, json.loads(data))
-        for face_id, photo_id, left, top, right, bottom, score, landmarks, correction in faces:
+        for face_id, photo_id, left, top, right, bottom, score, landmarks, correction, ignored, manual, subject in faces:
             out.setdefault(photo_id, []).append(
                 FaceRecord(
                     face_id, photo_id, (left, top, right, bottom), score, Landmarks.from_dict(json.loads(landmarks)),
-                    results.get(face_id, {}), correction,
+                    results.get(face_id, {}), correction, bool(ignored), bool(manual), bool(subject),
                 )
             )
     return out
@@ -102,7 +146,7 @@ def corrected_faces(conn: sqlite3.Connection) -> list[dict]:
     """Faces the user labelled, for training: path, box, eyes (if the face is still detected), label."""
     rows = conn.execute(
         "SELECT p.path, c.left, c.top, c.right, c.bottom, c.label, f.landmarks FROM corrections c "
-        "JOIN photos p ON p.id = c.photo_id LEFT JOIN faces f ON f.id = c.face_id WHERE p.status = 'ok' ORDER BY c.id"
+        "JOIN photos p ON p.id = c.photo_id LEFT JOIN faces f ON f.id = c.face_id WHERE p.status = 'ok' AND c.label IS NOT NULL ORDER BY c.id"
     ).fetchall()
     out = []
     for path, left, top, right, bottom, label, landmarks in rows:
@@ -119,4 +163,4 @@ def corrected_faces(conn: sqlite3.Connection) -> list[dict]:
     return out
 
 
-__all__ = ["EXPRESSION", "corrected_faces", "faces_needing", "read_faces", "refresh_scores", "replace_faces", "store_results"]
+__all__ = ["EXPRESSION", "corrected_faces", "faces_needing", "insert_face", "read_faces", "refresh_scores", "renumber", "replace_faces", "store_results"]

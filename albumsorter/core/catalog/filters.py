@@ -8,6 +8,7 @@ from typing import Any
 
 from albumsorter.core.catalog.records import PhotoStatus, PickState
 from albumsorter.core.classes import GROUPS_3, canonical_class
+from albumsorter.core.subjects import HAPPY_AT_LEAST, Strictness
 
 SORTS = {
     "name": "p.path COLLATE NOCASE",
@@ -15,8 +16,9 @@ SORTS = {
     "smile": "p.smile_score",
     "date": "COALESCE(p.taken_at, '')",
     "faces": "p.face_count",
+    "rating": "p.rating",
 }
-DESCENDING_BY_DEFAULT = ("smile", "faces")
+DESCENDING_BY_DEFAULT = ("smile", "faces", "rating")
 
 
 @dataclass
@@ -29,6 +31,8 @@ class PhotoFilter:
     min_faces: int | None = None
     max_faces: int | None = None
     min_smiles: int | None = None
+    everyone_smiling: str | None = None  # relaxed / normal / strict: every subject smiles, judged this strictly
+    min_rating: int | None = None  # at least this many stars
     picks: Sequence[str] = ()  # picked / rejected / unflagged
     errors: bool = False  # only photos that failed
     include_gone: bool = False
@@ -65,14 +69,21 @@ class PhotoFilter:
         labels = self.labels()
         if labels:
             marks = ",".join("?" * len(labels))
-            if self.all_faces:
+            if self.all_faces:  # every face that counts (subjects), ignored faces and bystanders aside
                 clauses.append(
-                    f"p.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id "
+                    f"p.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND fl.subject "
                     f"AND (fl.effective_label IS NULL OR fl.effective_label NOT IN ({marks})))"
                 )
             else:
-                clauses.append(f"EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND fl.effective_label IN ({marks}))")
+                clauses.append(
+                    f"EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND NOT fl.ignored AND fl.effective_label IN ({marks}))"
+                )
             params.extend(labels)
+        if self.everyone_smiling:
+            clauses.append(everyone_smiling_sql(Strictness(self.everyone_smiling)))
+        if self.min_rating is not None:
+            clauses.append("p.rating >= ?")
+            params.append(int(self.min_rating))
         for column, op, value in (("face_count", ">=", self.min_faces), ("face_count", "<=", self.max_faces), ("smile_count", ">=", self.min_smiles)):
             if value is not None:
                 clauses.append(f"p.{column} {op} ?")
@@ -86,3 +97,13 @@ class PhotoFilter:
             escaped = self.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
         return " AND ".join(clauses), params
+
+
+def everyone_smiling_sql(strictness: Strictness) -> str:
+    """Every subject of the photo smiles (see core.subjects.is_smiling: corrections are taken as said)."""
+    if strictness == Strictness.NORMAL:
+        smiling = "fl.effective_label = 'happy'"
+    else:
+        threshold = HAPPY_AT_LEAST[strictness]
+        smiling = f"(CASE WHEN fl.corrected THEN fl.effective_label = 'happy' ELSE COALESCE(fl.p_happy, 0) >= {threshold} END)"
+    return f"p.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND fl.subject AND NOT {smiling})"

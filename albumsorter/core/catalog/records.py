@@ -58,6 +58,9 @@ class FaceRecord:
     landmarks: Landmarks
     results: dict[str, ScorerResult]
     correction: str | None = None
+    ignored: bool = False  # the user said: not a person in this photo
+    manual: bool = False  # drawn by the user (the detector missed it)
+    subject: bool = True  # counts for the photo's scores (not ignored, not a bystander)
 
     @property
     def expression(self) -> ScorerResult | None:
@@ -103,6 +106,7 @@ class PhotoRecord:
     face_count: int
     smile_count: int
     smile_score: float
+    rating: int = 0  # stars, 0-5
     faces: list[FaceRecord] = field(default_factory=list)
 
     @property
@@ -114,4 +118,5 @@ class PhotoRecord:
         return Path(self.path).name
 
 
-PHOTO_COLUMNS = "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score"
+PHOTO_COLUMNS = "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score, p.rating"
+MAX_RATING = 5

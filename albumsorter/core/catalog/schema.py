@@ -11,7 +11,7 @@ import sqlite_utils
 
 from albumsorter.core.classes import CLASSES_8
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Recomputes the stored per-photo scores of the photos matched by an appended WHERE clause. Reads the
 # `face_labels` view (every schema version's view has these columns).
@@ -120,8 +120,8 @@ def _v3(conn: sqlite3.Connection) -> None:
     probabilities = ", ".join(f"'{c}', p_{c}" for c in CLASSES_8)
     conn.execute(
         "INSERT INTO face_results (face_id, kind, model_id, label, data) "
-        f"SELECT id, 'expression', model_id, label, json_object('probabilities', json_object({probabilities})) "
-        "FROM faces WHERE model_id IS NOT NULL AND p_happy IS NOT NULL"
+        f"SELECT id, 'expression', COALESCE(model_id, 'unknown'), label, json_object('probabilities', json_object({probabilities})) "
+        "FROM faces WHERE model_id IS NOT NULL OR label IS NOT NULL OR p_happy IS NOT NULL"
     )
     names = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear", "left_ear")  # BlazeFace's order
     conn.execute("ALTER TABLE faces ADD COLUMN landmarks TEXT")
@@ -134,6 +134,40 @@ def _v3(conn: sqlite3.Connection) -> None:
     conn.execute(FACE_LABELS_VIEW)
 
 
+FACE_LABELS_VIEW_V4 = """
+    CREATE VIEW face_labels AS
+        SELECT f.id, f.photo_id, f.idx, f.manual, f.subject, COALESCE(c.ignored, 0) AS ignored, r.model_id, r.label AS label,
+               COALESCE(c.label, r.label) AS effective_label, c.label IS NOT NULL AS corrected,
+               CAST(json_extract(r.data, '$.probabilities.happy') AS REAL) AS p_happy
+        FROM faces f
+        LEFT JOIN face_results r ON r.face_id = f.id AND r.kind = 'expression'
+        LEFT JOIN corrections c ON c.face_id = f.id
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """4: star ratings and what was last written to / read from XMP sidecars; faces the user added (manual) or
+    ignored ("not a person in this photo"), and subjects versus bystanders. An ignore is kept like a label
+    correction (it follows the face through re-detection), so a correction may now have no label."""
+    db = sqlite_utils.Database(conn)
+    conn.execute("DROP VIEW face_labels")
+    for column in (
+        "rating INTEGER NOT NULL DEFAULT 0",
+        "rating_changed_at REAL",
+        "sidecar_rating INTEGER",  # what AlbumSorter last wrote to or took from the photo's sidecar
+        "sidecar_pick INTEGER",
+        "sidecar_mtime REAL",
+    ):
+        conn.execute(f"ALTER TABLE photos ADD COLUMN {column}")
+    conn.execute("CREATE INDEX photos_rating ON photos(rating)")
+    conn.execute("ALTER TABLE faces ADD COLUMN manual INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE faces ADD COLUMN subject INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE corrections ADD COLUMN ignored INTEGER NOT NULL DEFAULT 0")
+    db.table("corrections").transform(not_null={"label": False})
+    conn.execute("CREATE INDEX IF NOT EXISTS corrections_photo ON corrections(photo_id)")
+    conn.execute(FACE_LABELS_VIEW_V4)
+
+
 def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     def run(conn: sqlite3.Connection) -> None:
         for statement in sql.split(";\n"):
@@ -143,5 +177,5 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _v3, _v4]
 assert len(MIGRATIONS) == SCHEMA_VERSION

@@ -1,0 +1,3 @@
+from albumsorter.cli import main
+
+raise SystemExit(main())

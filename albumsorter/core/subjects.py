@@ -68,8 +68,8 @@ ROW_TOLERANCE = 0.6  # of a face's height: vertical centres this close belong to
 
 def reading_order(boxes: Sequence[Box]) -> list[int]:
     """Indices of `boxes` in reading order: rows top to bottom, each row left to right. A face joins the current
-    row when its vertical centre is within ROW_TOLERANCE face heights of the row's mean centre (people standing
-    in a line are rarely level)."""
+    row when its vertical centre is within ROW_TOLERANCE face heights (its own and the row's, averaged) of the row's
+    mean centre: people standing in a line are rarely level."""
     order = sorted(range(len(boxes)), key=lambda i: (boxes[i][1] + boxes[i][3]) / 2)
     rows: list[list[int]] = []
     for i in order:
@@ -77,8 +77,8 @@ def reading_order(boxes: Sequence[Box]) -> list[int]:
         if rows:
             row = rows[-1]
             row_centre = sum((boxes[j][1] + boxes[j][3]) / 2 for j in row) / len(row)
-            row_height = max(boxes[j][3] - boxes[j][1] for j in row)
-            if abs(centre - row_centre) <= ROW_TOLERANCE * max(row_height, height):
+            row_height = sum(boxes[j][3] - boxes[j][1] for j in row) / len(row)
+            if abs(centre - row_centre) <= ROW_TOLERANCE * (row_height + height) / 2:
                 row.append(i)
                 continue
         rows.append([i])

@@ -33,7 +33,9 @@ def save_small(image, path: Path, max_kb: int, max_width: int) -> int:
     pil = Image.open(io.BytesIO(bytes(buf.data()))).convert("RGB")
     width = min(max_width, pil.width)
     while True:
-        scaled = pil if width == pil.width else pil.resize((width, round(pil.height * width / pil.width)), Image.Resampling.LANCZOS)
+        scaled = (
+            pil if width == pil.width else pil.resize((width, round(pil.height * width / pil.width)), Image.Resampling.LANCZOS)
+        )
         out = io.BytesIO()
         scaled.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
         if out.tell() <= max_kb * 1024 or width < 400:
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from albumsorter._qt.app import create_application
     from albumsorter._qt.main_window import MainWindow
-    from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, PhotoFilter
+    from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, Catalog, PhotoFilter
 
     app = create_application()
     window = MainWindow(thumbnail_cache_dir=None)
@@ -84,13 +86,15 @@ def main(argv: list[str] | None = None) -> int:
     if results[0] is None:
         print(f"indexing failed: {window.last_error}", file=sys.stderr)
         return 1
-    cat = window.catalog
+    # The window reads and writes its catalog off the GUI thread; the script uses a connection of its own.
+    cat = Catalog(catalog)
     # A few flags so the badges show: pick the two best group smiles, reject one without faces.
     best = cat.query(PhotoFilter(min_faces=2, min_smiles=1, sort="smile", limit=2))
     cat.set_pick([p.id for p in best], PICK_PICKED)
     no_face = cat.query(PhotoFilter(max_faces=0, limit=1))
     cat.set_pick([p.id for p in no_face], PICK_REJECTED)
     window.refresh()
+    pump(app, 30, until=lambda: not window.model.is_busy())
     args.out.mkdir(parents=True, exist_ok=True)
 
     def shot(widget, name: str) -> None:
@@ -108,10 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     window.set_theme("light")
 
     # The viewer on the photo with the most faces among those with a smile (a group photo).
-    group = cat.query(PhotoFilter(min_faces=2, min_smiles=1, sort="faces", limit=1)) or cat.query(PhotoFilter(min_faces=1, limit=1))
+    group = cat.query(PhotoFilter(min_faces=2, min_smiles=1, sort="faces", limit=1)) or cat.query(
+        PhotoFilter(min_faces=1, limit=1)
+    )
     if group:
         window.open_viewer(group[0].id)
-        pump(app, 20, until=lambda: window.viewer.full_loaded)
+        pump(app, 20, until=lambda: window.viewer.full_loaded and window.viewer.faces_loaded)
         window.viewer._select_face(0)
         shot(window, "viewer.png")
         window.show_grid()
@@ -121,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     panel.smiles.setCurrentIndex(panel.smiles.findData("all"))
     panel.min_faces.setValue(2)
     pump(app, 0.5)
+    pump(app, 30, until=lambda: not window.model.is_busy())
     shot(window.filter_dock, "filter-panel.png")
     shot(window, "main-window-filtered.png")
+    cat.close()
     window.close()
     tmp.cleanup()
     return 0

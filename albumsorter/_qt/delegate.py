@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, Q
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from albumsorter._qt.photo_model import display
-
+from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR
 
 REJECT_RED = QColor(200, 40, 40)
 PADDING = 6
@@ -55,7 +55,9 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.setBrush(c)
             painter.drawRoundedRect(cell, 6, 6)
         if focused:
-            pen = QPen(pal.color(QPalette.ColorRole.Highlight).lighter(130) if selected else pal.color(QPalette.ColorRole.Highlight), 1.5)
+            pen = QPen(
+                pal.color(QPalette.ColorRole.Highlight).lighter(130) if selected else pal.color(QPalette.ColorRole.Highlight), 1.5
+            )
             pen.setStyle(Qt.PenStyle.DashLine if not selected else Qt.PenStyle.SolidLine)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -69,7 +71,7 @@ class PhotoDelegate(QStyledItemDelegate):
             w, h = pix.width(), pix.height()
             s = min(size / w, size / h)
             target = QRectF(area.x() + (size - w * s) / 2, area.y() + (size - h * s) / 2, w * s, h * s)
-            if rec.pick == -1:
+            if rec.pick == PICK_REJECTED:
                 painter.setOpacity(0.35)
             painter.drawPixmap(target, pix, QRectF(pix.rect()))
             painter.setOpacity(1.0)
@@ -80,7 +82,9 @@ class PhotoDelegate(QStyledItemDelegate):
             bg.setAlpha(90)
             painter.setBrush(bg)
             painter.drawRoundedRect(target, 4, 4)
-            failed = (thumbs.failed.get(rec.path) if thumbs is not None else None) or (rec.error if rec.status == "error" else None)
+            failed = (thumbs.failed.get(rec.path) if thumbs is not None else None) or (
+                rec.error if rec.status == STATUS_ERROR else None
+            )
             painter.setPen(pal.color(QPalette.ColorRole.Text))
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "⚠ unreadable" if failed else "…")
 
@@ -88,8 +92,12 @@ class PhotoDelegate(QStyledItemDelegate):
         self._paint_badges(painter, pal, rec, target)
         painter.restore()
 
-        text_rect = QRect(option.rect.x() + PADDING, int(area.bottom()) + 2, option.rect.width() - 2 * PADDING,
-                          option.rect.bottom() - int(area.bottom()) - 2)
+        text_rect = QRect(
+            option.rect.x() + PADDING,
+            int(area.bottom()) + 2,
+            option.rect.width() - 2 * PADDING,
+            option.rect.bottom() - int(area.bottom()) - 2,
+        )
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
         name = QFontMetrics(option.font).elidedText(display(rec.name), Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)
@@ -109,7 +117,7 @@ class PhotoDelegate(QStyledItemDelegate):
         bg = QColor(pal.color(QPalette.ColorRole.Window))
         bg.setAlpha(225)
         fg = pal.color(QPalette.ColorRole.WindowText)
-        if rec.status == "error":
+        if rec.status == STATUS_ERROR:
             x = self._badge(painter, x, y, h, bg, fg, fm, "error", None)
         elif rec.face_count:
             x = self._badge(painter, x, y, h, bg, fg, fm, str(rec.face_count), "person")
@@ -122,10 +130,17 @@ class PhotoDelegate(QStyledItemDelegate):
             d = h + 2
             r = QRectF(target.right() - d - 4, target.top() + 4, d, d)
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Base), 1.5))
-            if rec.pick == 1:
+            if rec.pick == PICK_PICKED:
                 painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
                 painter.drawEllipse(r)
-                painter.setPen(QPen(pal.color(QPalette.ColorRole.HighlightedText), max(1.5, d / 9), Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+                painter.setPen(
+                    QPen(
+                        pal.color(QPalette.ColorRole.HighlightedText),
+                        max(1.5, d / 9),
+                        Qt.PenStyle.SolidLine,
+                        Qt.PenCapStyle.RoundCap,
+                    )
+                )
                 path = QPainterPath(QPointF(r.left() + d * 0.28, r.top() + d * 0.52))
                 path.lineTo(r.left() + d * 0.44, r.top() + d * 0.68)
                 path.lineTo(r.left() + d * 0.73, r.top() + d * 0.33)
@@ -159,11 +174,15 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawChord(body, 0, 180 * 16)
             else:
                 painter.drawEllipse(ir)
-                painter.drawArc(ir.adjusted(ir.width() * 0.25, ir.height() * 0.2, -ir.width() * 0.25, -ir.height() * 0.25), 200 * 16, 140 * 16)
+                painter.drawArc(
+                    ir.adjusted(ir.width() * 0.25, ir.height() * 0.2, -ir.width() * 0.25, -ir.height() * 0.25), 200 * 16, 140 * 16
+                )
                 painter.setBrush(fg)
                 e = ir.width() * 0.09
                 painter.drawEllipse(QPointF(ir.left() + ir.width() * 0.36, ir.top() + ir.height() * 0.38), e, e)
                 painter.drawEllipse(QPointF(ir.left() + ir.width() * 0.64, ir.top() + ir.height() * 0.38), e, e)
         painter.setPen(fg)
-        painter.drawText(QRectF(x + 5 + icon_w, y, w - icon_w - 8, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
+        painter.drawText(
+            QRectF(x + 5 + icon_w, y, w - icon_w - 8, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text
+        )
         return x + w

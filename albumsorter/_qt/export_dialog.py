@@ -1,6 +1,6 @@
 """Export picks: copies the picked photos into a folder with a progress dialog; never overwrites.
 
-The copying runs in an ExportWorker on its own thread; the dialog only shows progress and can cancel.
+The copying (core.export) runs in the task runner's export lane; the dialog only shows progress and can cancel.
 """
 
 from __future__ import annotations
@@ -10,7 +10,18 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
-from albumsorter._qt.workers import ExportWorker, WorkerThread
+from albumsorter._qt.tasks import TaskContext, TaskRunner
+
+LANE = "export"
+
+
+def copy_photos(context: TaskContext, paths: list[str], dest: Path):
+    """The export task: copies, reports (i, n, path) after each photo, stops between photos when cancelled."""
+    from albumsorter.core.export import export_photos
+
+    return export_photos(
+        paths, dest, on_progress=lambda i, n, path: context.report((i, n, path)), should_stop=lambda: context.cancelled
+    )
 
 
 class ExportJob(QObject):
@@ -20,35 +31,40 @@ class ExportJob(QObject):
     failed = Signal(str)
     done = Signal()
 
-    def __init__(self, paths: list[str], dest: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: TaskRunner, paths: list[str], dest: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
+        runner.add_lane(LANE)
         self.paths = list(paths)
         self.dest = Path(dest)
         self.result = None
-        self.dialog = QProgressDialog(f"Copying {len(paths)} photo{'s' if len(paths) != 1 else ''} to {dest}…", "Cancel", 0, max(1, len(paths)), parent)
+        self.task = None
+        n = len(self.paths)
+        self.dialog = QProgressDialog(f"Copying {n} photo{'s' if n != 1 else ''} to {dest}…", "Cancel", 0, max(1, n), parent)
         self.dialog.setWindowTitle("Export picks")
         self.dialog.setMinimumDuration(300)
         self.dialog.setAutoClose(False)
         self.dialog.setAutoReset(False)
         self.dialog.setValue(0)
-        self.worker = ExportWorker(self.paths, self.dest)
-        self.thread = WorkerThread(self.worker, "albumsorter-export")
-        self.worker.progress.connect(self._progress)
-        self.worker.finished.connect(self._finished)
-        self.worker.failed.connect(self._failed)
-        self.worker.done.connect(self._done)
-        self.dialog.canceled.connect(self.worker.cancel)
+        self.dialog.canceled.connect(self.cancel)
 
     def start(self) -> None:
-        self.thread.start()
+        paths, dest = self.paths, self.dest
+        self.task = self.runner.submit(
+            LANE,
+            lambda context: copy_photos(context, paths, dest),
+            on_progress=self._progress,
+            on_result=self._finished,
+            on_error=lambda exc: self.failed.emit(f"Export failed: {exc}"),
+            on_done=self._done,
+        )
 
     def cancel(self) -> None:
-        self.worker.cancel()
+        if self.task is not None:
+            self.task.cancel()
 
-    def wait(self, ms: int = 30000) -> bool:
-        return self.thread.wait(ms)
-
-    def _progress(self, i: int, n: int, path: str) -> None:
+    def _progress(self, report: tuple[int, int, str]) -> None:
+        i, n, path = report
         self.dialog.setMaximum(max(1, n))
         self.dialog.setValue(i)
         self.dialog.setLabelText(f"Copying {i} of {n}: {Path(path).name}")
@@ -57,11 +73,7 @@ class ExportJob(QObject):
         self.result = result
         self.finished.emit(result)
 
-    def _failed(self, message: str) -> None:
-        self.failed.emit(message)
-
     def _done(self) -> None:
-        self.thread.wait(5000)
         self.dialog.close()
         self.dialog.deleteLater()
         self.done.emit()

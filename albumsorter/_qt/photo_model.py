@@ -1,27 +1,28 @@
 """The grid's model: the catalog's photos matching the current filter, in the filter's order.
 
-Rows are core PhotoRecords (without faces). `refresh()` re-runs the core query and applies the difference
-as row insertions/removals/changes instead of a reset, so the selection and scroll position survive the
-batched refreshes that happen while indexing. Thumbnails come from a ThumbnailCache (loaded lazily, only
-for the cells that get painted).
+Rows are core PhotoRecords (without faces). Every query runs off the GUI thread, in the catalog session's
+read lane on its own read-only connection; only the newest request's answer is applied, so typing in the
+search box or clicking filters never freezes the window, however big the catalog. An answer is applied as
+the difference from the rows shown (insertions, removals, changed rows) rather than a reset, so the
+selection and scroll position survive the refreshes that happen while indexing. Thumbnails come from a
+ThumbnailCache (loaded lazily, only for the cells that get painted).
 
-Queries are read-only and, once a catalog is big enough that one takes noticeable time (tens of thousands
-of photos: the core's query costs ~0.5-1 s per 10,000 photos on a slow laptop), they run on a query thread
-with its own read-only connection; only the newest request's result is applied, so typing in the search
-box or clicking filters never freezes the window. Small catalogs are queried synchronously (immediate,
-deterministic results).
+The model refreshes itself when the session opens a catalog or reports a change (`catalog_changed`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+import logging
+from collections.abc import Sequence
 
-import time
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QThread, Signal, Slot
-
-from albumsorter.core.catalog import Catalog, PhotoFilter, PhotoRecord
+from albumsorter._qt.catalog_session import CatalogSession
 from albumsorter._qt.thumbnails import ThumbnailCache
+from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR, Catalog, PhotoFilter, PhotoRecord
+
+log = logging.getLogger(__name__)
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -29,65 +30,35 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 THUMBNAIL_ROLE = Qt.ItemDataRole.UserRole + 4
 THUMBNAIL_FAILED_ROLE = Qt.ItemDataRole.UserRole + 5
 
+GRID_QUERY = "grid-rows"  # the read key: a newer grid query replaces a queued older one
 
-ASYNC_AFTER_S = 0.05  # a query slower than this moves later queries to the query thread
 
-
-class _QueryWorker(QObject):
-    """Lives on the query thread; owns a read-only connection to the catalog."""
-
-    result = Signal(int, object, int)  # generation, records, total photos
-
-    def __init__(self, path) -> None:
-        super().__init__()
-        self.path = path
-        self.catalog: Catalog | None = None
-        self.latest = 0  # written by the GUI thread: requests older than this are skipped
-
-    @Slot(int, object)
-    def run_query(self, generation: int, flt: PhotoFilter) -> None:
-        if generation < self.latest:
-            return
-        try:
-            if self.catalog is None:
-                self.catalog = Catalog(self.path, readonly=True)
-            records = self.catalog.query(flt)
-            total = self.catalog.count(PhotoFilter())
-        except Exception:  # the GUI thread falls back to a synchronous query
-            records, total = None, -1
-        self.result.emit(generation, records, total)
-
-    def close(self) -> None:
-        if self.catalog is not None:
-            self.catalog.close()
-            self.catalog = None
+def query_rows(catalog: Catalog, flt: PhotoFilter) -> tuple[list[PhotoRecord], int]:
+    """What the grid shows (runs in the read lane): the matching photos, and the catalog's photo count."""
+    return catalog.query(flt), catalog.count(PhotoFilter())
 
 
 class PhotoModel(QAbstractListModel):
     """Signals: count_changed(int) after every applied refresh (`total` holds the catalog's photo count)."""
 
     count_changed = Signal(int)
-    _request = Signal(int, object)
 
-    def __init__(self, thumbnails: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, session: CatalogSession, thumbnails: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.catalog: Catalog | None = None
+        self.session = session
         self.filter = PhotoFilter()
         self.thumbnails = thumbnails
         self.total = 0
-        self.generation = 0
-        self.pending = 0  # generation of the query running on the query thread (0: none)
-        self.last_query_s = 0.0
-        self.async_after_s = ASYNC_AFTER_S
-        self._requested_at = 0.0
-        self._thread: QThread | None = None
-        self._worker: _QueryWorker | None = None
+        self._generation = 0  # of the newest request; older answers are ignored
+        self._pending = 0  # generation still awaited (0: none)
         self._rows: list[PhotoRecord] = []
         self._row_of_id: dict[int, int] = {}
         self._rows_of_path: dict[str, int] = {}
         self.resets = 0  # for tests: a refresh should be a diff, not a reset
         if thumbnails is not None:
             thumbnails.ready.connect(self._thumbnail_ready)
+        session.opened.connect(self._catalog_opened)
+        session.catalog_changed.connect(lambda _change: self.refresh())
 
     # --- Qt model API ---
 
@@ -141,10 +112,35 @@ class PhotoModel(QAbstractListModel):
 
     # --- loading ---
 
-    def set_catalog(self, catalog: Catalog | None) -> None:
-        self._stop_thread()
-        self.catalog = catalog
-        self.last_query_s = 0.0
+    def set_filter(self, flt: PhotoFilter) -> None:
+        self.filter = dataclasses.replace(flt)  # a copy: the query thread reads it later
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Ask for the rows again. Returns at once; the answer is applied (as a difference) when it arrives,
+        unless a newer refresh was asked for meanwhile."""
+        self._generation += 1
+        if self.session.path is None:
+            self._pending = 0
+            self.total = 0
+            self.apply([])
+            return
+        generation, flt = self._generation, self.filter
+        self._pending = generation
+        self.session.read(
+            GRID_QUERY,
+            lambda catalog: query_rows(catalog, flt),
+            lambda answer: self._answered(generation, *answer),
+            on_error=lambda exc: self._failed(generation, exc),
+        )
+
+    def is_busy(self) -> bool:
+        """A refresh was asked for and its answer has not been applied yet."""
+        return bool(self._pending)
+
+    def _catalog_opened(self, path) -> None:
+        """Another catalog (or none): start from an empty grid, then its rows."""
+        self._pending = 0
         self.beginResetModel()
         self._rows = []
         self._reindex()
@@ -152,75 +148,17 @@ class PhotoModel(QAbstractListModel):
         self.resets += 1
         self.refresh()
 
-    def set_filter(self, flt: PhotoFilter) -> None:
-        self.filter = flt
-        self.refresh()
-
-    def refresh(self, sync: bool = False) -> None:
-        """Re-run the query and apply the difference (inserts, removals, changed rows); on the query thread
-        when queries have become slow, unless `sync`."""
-        self.generation += 1
-        if self.catalog is None:
-            self.pending = 0
-            self.total = 0
-            self.apply([])
-            return
-        if not sync and self.last_query_s > self.async_after_s and self._start_thread():
-            self.pending = self.generation
-            self._requested_at = time.perf_counter()
-            self._worker.latest = self.generation
-            self._request.emit(self.generation, self.filter)
-            return
-        self.pending = 0
-        t = time.perf_counter()
-        records = self.catalog.query(self.filter)
-        self.total = self.catalog.count(PhotoFilter())
-        self.last_query_s = time.perf_counter() - t
-        self.apply(records)
-
-    def is_busy(self) -> bool:
-        return bool(self.pending)
-
-    def shutdown(self) -> None:
-        self._stop_thread()
-
-    def _start_thread(self) -> bool:
-        if self._thread is not None:
-            return True
-        if self.catalog is None:
-            return False
-        self._worker = _QueryWorker(self.catalog.path)
-        self._thread = QThread()
-        self._thread.setObjectName("albumsorter-query")
-        self._worker.moveToThread(self._thread)
-        self._request.connect(self._worker.run_query)
-        self._worker.result.connect(self._on_result)
-        # The read connection is closed on its own thread, as the thread ends.
-        self._thread.finished.connect(self._worker.close, Qt.ConnectionType.DirectConnection)
-        self._thread.start()
-        return True
-
-    def _stop_thread(self) -> None:
-        if self._thread is None:
-            return
-        self._worker.latest = 1 << 62
-        self._thread.quit()
-        self._thread.wait()
-        self._request.disconnect(self._worker.run_query)
-        self._worker.result.disconnect(self._on_result)
-        self._thread = self._worker = None
-        self.pending = 0
-
-    def _on_result(self, generation: int, records, total: int) -> None:
-        if generation != self.generation:
+    def _answered(self, generation: int, records: list[PhotoRecord], total: int) -> None:
+        if generation != self._generation:
             return  # a newer request is on its way
-        self.pending = 0
-        self.last_query_s = time.perf_counter() - self._requested_at
-        if records is None:
-            self.refresh(sync=True)
-            return
+        self._pending = 0
         self.total = total
         self.apply(records)
+
+    def _failed(self, generation: int, exc: Exception) -> None:
+        log.error("grid query failed", exc_info=(type(exc), exc, exc.__traceback__))
+        if generation == self._generation:
+            self._pending = 0
 
     def apply(self, records: Sequence[PhotoRecord]) -> None:
         new = list(records)
@@ -316,7 +254,7 @@ def display(text: str) -> str:
 def describe(rec: PhotoRecord) -> str:
     """One line for tooltips and screen readers."""
     parts = [display(rec.name)]
-    if rec.status == "error":
+    if rec.status == STATUS_ERROR:
         parts.append(f"could not be read: {rec.error}")
     else:
         parts.append(f"{rec.face_count} face{'s' if rec.face_count != 1 else ''}")
@@ -324,5 +262,5 @@ def describe(rec: PhotoRecord) -> str:
             parts.append(f"{rec.smile_count} smiling")
         if rec.taken_at:
             parts.append(f"taken {rec.taken_at.replace('T', ' ')}")
-    parts.append({1: "picked", -1: "rejected"}.get(rec.pick, "unflagged"))
+    parts.append({PICK_PICKED: "picked", PICK_REJECTED: "rejected"}.get(rec.pick, "unflagged"))
     return " · ".join(parts)

@@ -1,9 +1,11 @@
-"""Thumbnails: decoded off the GUI thread, kept in an LRU memory cache and (optionally) on disk.
+"""Thumbnails: decoded off the GUI thread (the task runner's thumbnails lane), kept in an LRU memory cache and
+(optionally) on disk.
 
 Decoding uses core.decoding.decode_file, so EXIF orientation and HEIC are handled exactly like indexing.
-Workers produce QImage (thread-safe); the GUI thread turns them into QPixmap on first paint. Requests are
-served newest first (the cells the user is looking at now), and a bounded queue drops requests for cells
-scrolled away long ago, so scrolling through 10,000 photos never builds a backlog.
+Tasks produce QImage (thread-safe); the GUI thread turns them into QPixmap on first paint. Requests are
+served newest first (the cells the user is looking at now) and only as many are handed to the lane as it
+has threads; a bounded queue drops requests for cells scrolled away long ago, so scrolling through 10,000
+photos never builds a backlog.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import OrderedDict
+from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage, QPixmap
+
+from albumsorter._qt.tasks import TaskRunner
 
 THUMB_SIDE = 320  # device pixels of the long side of a stored thumbnail
 MAX_QUEUE = 400
 MEMORY_BYTES = 192 * 1024 * 1024
+LANE = "thumbnails"
 
 
 def default_disk_cache_dir() -> Path | None:
@@ -56,66 +62,57 @@ def _disk_key(path: str, side: int) -> str | None:
     return hashlib.sha1(raw).hexdigest()
 
 
-class _Signals(QObject):
-    # Paths travel as Python objects: a str signal would go through QString, which drops the lone
-    # surrogates of non-UTF-8 file names (the catalog keeps them), and the path would no longer match.
-    loaded = Signal(object, QImage)
-    failed = Signal(object, str)
-
-
-class _ThumbnailTask(QRunnable):
-    def __init__(self, path: str, side: int, disk_dir: Path | None, signals: _Signals) -> None:
-        super().__init__()
-        self.path, self.side, self.disk_dir, self.signals = path, side, disk_dir, signals
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
+def load_thumbnail(path: str, side: int, disk_dir: Path | None) -> QImage:
+    """The thumbnail of `path` (runs in the thumbnails lane): from the disk cache when it is there, else
+    decoded and stored in it. Raises with a user-facing reason when the photo cannot be read."""
+    cached = None
+    key = _disk_key(path, side) if disk_dir else None
+    if key:
+        cached = disk_dir / key[:2] / f"{key}.jpg"
+        if cached.is_file():
+            image = QImage(str(cached))
+            if not image.isNull():
+                return image
+    image = load_image(path, side)
+    if cached is not None:
         try:
-            cached = None
-            key = _disk_key(self.path, self.side) if self.disk_dir else None
-            if key:
-                cached = self.disk_dir / key[:2] / f"{key}.jpg"
-                if cached.is_file():
-                    image = QImage(str(cached))
-                    if not image.isNull():
-                        self.signals.loaded.emit(self.path, image)
-                        return
-            image = load_image(self.path, self.side)
-            if cached is not None:
-                try:
-                    cached.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = cached.with_suffix(f".{os.getpid()}.tmp.jpg")
-                    if image.save(str(tmp), "JPEG", 85):
-                        os.replace(tmp, cached)
-                except OSError:
-                    pass  # the disk cache is an optimisation only
-            self.signals.loaded.emit(self.path, image)
-        except Exception as exc:  # a bad photo gets a placeholder, never a crash
-            self.signals.failed.emit(self.path, str(exc))
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp.jpg")
+            if image.save(str(tmp), "JPEG", 85):
+                os.replace(tmp, cached)
+        except OSError:
+            pass  # the disk cache is an optimisation only
+    return image
 
 
 class ThumbnailCache(QObject):
     """`pixmap(path)` returns the thumbnail or None (and schedules loading); `ready(path)` fires when one
-    arrives. Owns a private QThreadPool so closing the window can wait for it."""
+    arrives. Decodes in the `runner`'s thumbnails lane (a runner of its own when none is given)."""
 
     ready = Signal(object)  # path (str, possibly with surrogate escapes)
 
-    def __init__(self, parent: QObject | None = None, side: int = THUMB_SIDE, disk_dir: Path | None | bool = True,
-                 threads: int | None = None, memory_bytes: int = MEMORY_BYTES) -> None:
+    def __init__(
+        self,
+        runner: TaskRunner | None = None,
+        side: int = THUMB_SIDE,
+        disk_dir: Path | None | bool = True,
+        threads: int | None = None,
+        memory_bytes: int = MEMORY_BYTES,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.side = side
         self.disk_dir = default_disk_cache_dir() if disk_dir is True else (disk_dir or None)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) - 1)))
+        self._own_runner = runner is None
+        self.runner = runner if runner is not None else TaskRunner(self)
+        self.threads = threads or max(1, min(4, (os.cpu_count() or 2) - 1))
+        self.runner.add_lane(LANE, self.threads)
         self.memory_bytes = memory_bytes
         self._images: OrderedDict[str, QPixmap | QImage] = OrderedDict()
         self._bytes = 0
         self._queue: OrderedDict[str, None] = OrderedDict()  # newest request last
         self._running: set[str] = set()
         self.failed: dict[str, str] = {}
-        self._signals = _Signals()
-        self._signals.loaded.connect(self._on_loaded)
-        self._signals.failed.connect(self._on_failed)
         self._closed = False
 
     # --- queries ---
@@ -150,10 +147,15 @@ class ThumbnailCache(QObject):
         self._pump()
 
     def _pump(self) -> None:
-        while self._queue and len(self._running) < self.pool.maxThreadCount():
+        while self._queue and len(self._running) < self.threads and not self._closed:
             path, _ = self._queue.popitem(last=True)
             self._running.add(path)
-            self.pool.start(_ThumbnailTask(path, self.side, self.disk_dir, self._signals))
+            self.runner.submit(
+                LANE,
+                lambda _context, path=path: load_thumbnail(path, self.side, self.disk_dir),
+                on_result=partial(self._on_loaded, path),
+                on_error=lambda exc, path=path: self._on_failed(path, str(exc)),  # a placeholder, never a crash
+            )
 
     def _on_loaded(self, path: str, image: QImage) -> None:
         self._running.discard(path)
@@ -185,18 +187,16 @@ class ThumbnailCache(QObject):
             self._bytes -= _size(old)
         self.failed.pop(path, None)
 
-    def clear_queue(self) -> None:
-        self._queue.clear()
-
     def idle(self) -> bool:
         return not self._queue and not self._running
 
     def shutdown(self, wait_ms: int = 10000) -> None:
-        """Stop taking requests and wait for the decodes in flight (called when the window closes)."""
+        """Stop taking requests (called when the window closes). A runner of its own is shut down here; a
+        shared one is the window's to shut down."""
         self._closed = True
         self._queue.clear()
-        self.pool.clear()
-        self.pool.waitForDone(wait_ms)
+        if self._own_runner:
+            self.runner.shutdown(wait_ms)
 
 
 def _size(item: QPixmap | QImage) -> int:

@@ -1,325 +1,64 @@
-"""The viewer: one photo upright, each face boxed with its label, and a bar chart of its 8 probabilities.
+"""The viewer: one photo upright, each face boxed with its label (photo_canvas.py), and a bar chart of its 8
+probabilities (face_panel.py).
 
 Left/Right (and Home/End) move through the filtered set (the grid's model); Esc goes back to the grid;
-right-click a face (on the photo or in the side panel) to set its expression. The photo is decoded with
-core.decoding off the GUI thread (the thumbnail shows meanwhile), exactly as indexing decoded it, so the
-stored boxes (upright full-resolution pixels) line up.
+right-click a face (on the photo or in the side panel), or `[`/`]` then a digit, to set its expression; the
+keys come from the shortcut table. Nothing here waits on the GUI thread: the photo's faces are read in the
+catalog session's read lane, and the photo is decoded with core.decoding in the viewer's lane of the task
+runner (the thumbnail shows meanwhile), exactly as indexing decoded it, so the stored boxes (upright
+full-resolution pixels) line up. A correction is a catalog write; the viewer shows it when the session
+reports the change, like every other listener.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QRunnable, QSize, Qt, QThreadPool, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetrics, QImage, QKeySequence, QPainter, QPalette, QPen, QPixmap
-from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QMenu, QScrollArea, QSizePolicy, QSplitter, QToolButton, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSplitter, QToolButton, QVBoxLayout, QWidget
 
-from albumsorter.core.catalog import Catalog, FaceRecord, PhotoRecord
-from albumsorter.core.classes import CLASSES_8, group_of
+from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
+from albumsorter._qt.face_panel import ProbabilityPanel
+from albumsorter._qt.photo_canvas import PhotoCanvas
 from albumsorter._qt.photo_model import THUMBNAIL_ROLE, PhotoModel, display
+from albumsorter._qt.shortcuts import VIEWER_COMMANDS, bind_keys
+from albumsorter._qt.tasks import TaskRunner
 from albumsorter._qt.thumbnails import ThumbnailCache, load_image
+from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR, PhotoRecord
+from albumsorter.core.classes import CLASSES_8
 
-# Face boxes are drawn over the photo, not over the window, so they use fixed colours with a dark outline.
-GROUP_COLOURS = {"positive": QColor(60, 200, 90), "neutral": QColor(240, 190, 40), "negative": QColor(235, 70, 60)}
 VIEW_MAX_SIDE = 2560
-
-
-def face_colour(label: str | None) -> QColor:
-    return GROUP_COLOURS[group_of(label)] if label else QColor(160, 160, 160)
-
-
-def correction_menu(parent: QWidget, face: FaceRecord, on_choice) -> QMenu:
-    """Set expression -> 8 classes (current one checked) + Clear correction."""
-    menu = QMenu(parent)
-    menu.setTitle("Set expression")
-    header = menu.addAction(f"Face: {face.label or 'unknown'}" + (" (your correction)" if face.corrected else ""))
-    header.setEnabled(False)
-    menu.addSeparator()
-    for i, c in enumerate(CLASSES_8):
-        act = menu.addAction(f"&{i + 1}  {c.capitalize()}")
-        act.setCheckable(True)
-        act.setChecked(face.label == c)
-        act.setData(c)
-        act.triggered.connect(lambda _=False, c=c: on_choice(face.id, c))
-    menu.addSeparator()
-    clear = menu.addAction("Use the model's prediction" + (f" ({face.predicted_label})" if face.predicted_label else ""))
-    clear.setEnabled(face.corrected)
-    clear.triggered.connect(lambda _=False: on_choice(face.id, None))
-    return menu
-
-
-class _LoadSignals(QObject):
-    loaded = Signal(int, int, QImage)  # generation, photo id, image
-    failed = Signal(int, int, str)
-
-
-class _LoadTask(QRunnable):
-    def __init__(self, generation: int, photo_id: int, path: str, max_side: int, signals: _LoadSignals) -> None:
-        super().__init__()
-        self.generation, self.photo_id, self.path, self.max_side, self.signals = generation, photo_id, path, max_side, signals
-
-    def run(self) -> None:
-        try:
-            self.signals.loaded.emit(self.generation, self.photo_id, load_image(self.path, self.max_side))
-        except Exception as exc:
-            self.signals.failed.emit(self.generation, self.photo_id, str(exc))
-
-
-class PhotoCanvas(QWidget):
-    """Paints the photo fitted to the widget, with face boxes and labels."""
-
-    correction_requested = Signal(int, object)  # face id, label or None
-    face_selected = Signal(int)  # face index
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(200, 150)
-        self.setMouseTracking(True)
-        self.pixmap: QPixmap | None = None
-        self.full_width = 0  # upright full-resolution width of the photo (face boxes are in these pixels)
-        self.faces: list[FaceRecord] = []
-        self.selected = -1
-        self.message = ""
-        self.show_faces = True
-
-    def set_photo(self, pixmap: QPixmap | None, full_width: int, faces: list[FaceRecord], message: str = "") -> None:
-        self.pixmap = pixmap
-        self.full_width = full_width or (pixmap.width() if pixmap else 0)
-        self.faces = faces
-        self.message = message
-        if self.selected >= len(faces):
-            self.selected = -1
-        self.update()
-
-    def set_faces(self, faces: list[FaceRecord]) -> None:
-        self.faces = faces
-        self.update()
-
-    def image_rect(self) -> QRectF:
-        if not self.pixmap or self.pixmap.isNull():
-            return QRectF()
-        dpr = self.pixmap.devicePixelRatio()
-        w, h = self.pixmap.width() / dpr, self.pixmap.height() / dpr
-        s = min(self.width() / w, self.height() / h)
-        return QRectF((self.width() - w * s) / 2, (self.height() - h * s) / 2, w * s, h * s)
-
-    def face_rect(self, face: FaceRecord) -> QRectF:
-        img = self.image_rect()
-        if img.isNull() or not self.full_width:
-            return QRectF()
-        k = img.width() / self.full_width  # widget px per full-resolution px
-        l, t, r, b = face.box
-        return QRectF(img.left() + l * k, img.top() + t * k, (r - l) * k, (b - t) * k)
-
-    def face_at(self, pos: QPointF) -> int:
-        best, best_area = -1, None
-        for i, f in enumerate(self.faces):
-            r = self.face_rect(f)
-            if r.contains(pos):
-                area = r.width() * r.height()
-                if best_area is None or area < best_area:
-                    best, best_area = i, area
-        return best
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        pal = self.palette()
-        p.fillRect(self.rect(), pal.color(QPalette.ColorRole.Base).darker(115) if pal.color(QPalette.ColorRole.Base).lightness() > 128 else pal.color(QPalette.ColorRole.Base))
-        if self.pixmap and not self.pixmap.isNull():
-            p.drawPixmap(self.image_rect(), self.pixmap, QRectF(self.pixmap.rect()))
-            if self.show_faces:
-                order = [i for i in range(len(self.faces)) if i != self.selected] + ([self.selected] if 0 <= self.selected < len(self.faces) else [])
-                for i in order:
-                    self._paint_face(p, i, self.faces[i])
-        if self.message:
-            p.setPen(pal.color(QPalette.ColorRole.Text))
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
-        p.end()
-
-    def _paint_face(self, p: QPainter, i: int, face: FaceRecord) -> None:
-        r = self.face_rect(face)
-        colour = face_colour(face.label)
-        width = 3.0 if i == self.selected else 2.0
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(QColor(0, 0, 0, 160), width + 2))
-        p.drawRect(r)
-        p.setPen(QPen(colour, width))
-        p.drawRect(r)
-        prob = face.probabilities.get(face.label or "", 0.0)
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
-        fm = QFontMetrics(font)
-        text = f"{i + 1}  {face.label or '?'}" + ("  ✎" if face.corrected else f"  {prob:.0%}")
-        # Crowded photos: small faces get just their number (the side panel has the details), unless selected.
-        if i != self.selected and fm.horizontalAdvance(text) > max(r.width() * 1.6, 90) and len(self.faces) > 3:
-            text = f"{i + 1}" + (" ✎" if face.corrected else "")
-        tw, th = fm.horizontalAdvance(text) + 10, fm.height() + 4
-        ty = r.top() - th if r.top() - th >= 0 else r.bottom()
-        tag = QRectF(r.left() - width / 2, ty, tw, th)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(colour)
-        p.drawRect(tag)
-        p.setPen(QColor(0, 0, 0))
-        p.drawText(tag.adjusted(5, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
-
-    def mousePressEvent(self, event) -> None:
-        i = self.face_at(event.position())
-        if i != self.selected:
-            self.selected = i
-            self.update()
-            if i >= 0:
-                self.face_selected.emit(i)
-        super().mousePressEvent(event)
-
-    def contextMenuEvent(self, event) -> None:
-        i = self.face_at(QPointF(event.pos()))
-        if i < 0:
-            return
-        self.selected = i
-        self.update()
-        self.face_selected.emit(i)
-        menu = correction_menu(self, self.faces[i], lambda fid, label: self.correction_requested.emit(fid, label))
-        menu.exec(event.globalPos())
-
-
-class ProbabilityPanel(QWidget):
-    """For each face: its label and a bar per class (the 8 probabilities). Right-click to correct."""
-
-    correction_requested = Signal(int, object)
-    face_selected = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.faces: list[FaceRecord] = []
-        self.selected = -1
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-
-    def set_faces(self, faces: list[FaceRecord]) -> None:
-        self.faces = faces
-        self.updateGeometry()
-        self.adjustSize()
-        self.update()
-
-    def _row_h(self) -> int:
-        return QFontMetrics(self.font()).height() + 2
-
-    def _block_h(self) -> int:
-        return self._row_h() * (len(CLASSES_8) + 1) + 14
-
-    def sizeHint(self) -> QSize:
-        n = max(1, len(self.faces))
-        return QSize(240, 8 + n * self._block_h())
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(200, self.sizeHint().height())
-
-    def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        pal = self.palette()
-        text = pal.color(QPalette.ColorRole.WindowText)
-        fm = QFontMetrics(self.font())
-        rh = self._row_h()
-        label_w = max(fm.horizontalAdvance(c) for c in CLASSES_8) + 8
-        pct_w = fm.horizontalAdvance("100%") + 6
-        if not self.faces:
-            p.setPen(text)
-            p.drawText(self.rect().adjusted(8, 8, -8, -8), Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap, "No faces found in this photo.")
-            return
-        y = 4
-        for i, face in enumerate(self.faces):
-            block = QRectF(2, y, self.width() - 4, self._block_h() - 6)
-            if i == self.selected:
-                sel = QColor(pal.color(QPalette.ColorRole.Highlight))
-                sel.setAlpha(40)
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(sel)
-                p.drawRoundedRect(block, 4, 4)
-            bold = QFont(self.font())
-            bold.setBold(True)
-            p.setFont(bold)
-            p.setPen(text)
-            title = f"Face {i + 1}: {face.label or '?'}"
-            if face.corrected:
-                title += f"  (corrected; model said {face.predicted_label or '?'})"
-            # A swatch of the box colour, so the list and the photo are easy to match.
-            p.setBrush(face_colour(face.label))
-            p.setPen(Qt.PenStyle.NoPen)
-            p.drawRect(QRectF(8, y + 4, 10, rh - 8))
-            p.setPen(text)
-            p.drawText(QRectF(24, y, self.width() - 30, rh), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(title, Qt.TextElideMode.ElideRight, self.width() - 30))
-            p.setFont(self.font())
-            y += rh
-            bar_w = max(20.0, self.width() - 16 - label_w - pct_w)
-            top = max(face.probabilities, key=face.probabilities.get) if face.probabilities else None
-            for c in CLASSES_8:
-                v = float(face.probabilities.get(c, 0.0))
-                p.setPen(text)
-                p.drawText(QRectF(8, y, label_w, rh), Qt.AlignmentFlag.AlignVCenter, c)
-                track = QRectF(8 + label_w, y + 3, bar_w, rh - 6)
-                mid = QColor(pal.color(QPalette.ColorRole.Mid))
-                mid.setAlpha(70)
-                p.setPen(Qt.PenStyle.NoPen)
-                p.setBrush(mid)
-                p.drawRoundedRect(track, 2, 2)
-                fill = QColor(pal.color(QPalette.ColorRole.Highlight)) if c == top else QColor(pal.color(QPalette.ColorRole.WindowText))
-                if c != top:
-                    fill.setAlpha(120)
-                p.setBrush(fill)
-                p.drawRoundedRect(QRectF(track.left(), track.top(), max(1.0, bar_w * v), track.height()), 2, 2)
-                p.setPen(text)
-                p.drawText(QRectF(8 + label_w + bar_w + 4, y, pct_w, rh), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, f"{v:.0%}")
-                y += rh
-            y += 14 - 2
-        p.end()
-
-    def face_at(self, y: float) -> int:
-        i = int((y - 4) // self._block_h())
-        return i if 0 <= i < len(self.faces) else -1
-
-    def mousePressEvent(self, event) -> None:
-        i = self.face_at(event.position().y())
-        if i >= 0:
-            self.selected = i
-            self.update()
-            self.face_selected.emit(i)
-
-    def contextMenuEvent(self, event) -> None:
-        i = self.face_at(event.pos().y())
-        if i < 0:
-            return
-        menu = correction_menu(self, self.faces[i], lambda fid, label: self.correction_requested.emit(fid, label))
-        menu.exec(event.globalPos())
+IMAGE_LANE = "viewer-image"
+RECORD_QUERY = "viewer-record"  # the read key: stepping quickly through photos reads only the newest one
 
 
 class Viewer(QWidget):
-    """Shows model row `row`; `closed` asks the window to go back to the grid. `corrected` fires after a
-    correction was stored (the grid refreshes its badges)."""
+    """Shows model row `row`; `closed` asks the window to go back to the grid. `record_loaded(photo id)` fires
+    when the photo's faces have been read (after opening it and after every change to it)."""
 
     closed = Signal()
-    current_changed = Signal(int)  # photo id
-    corrected = Signal(int)  # photo id
+    record_loaded = Signal(int)  # photo id
 
-    def __init__(self, model: PhotoModel, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        model: PhotoModel,
+        thumbnails: ThumbnailCache,
+        session: CatalogSession,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("Viewer")
         self.model = model
         self.thumbnails = thumbnails
-        self.catalog: Catalog | None = None
+        self.session = session
+        self.runner = runner
+        runner.add_lane(IMAGE_LANE)
         self.record: PhotoRecord | None = None
         self.row = -1
-        self._generation = 0
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _LoadSignals()
-        self._signals.loaded.connect(self._loaded)
-        self._signals.failed.connect(self._failed)
+        self._generation = 0  # of the photo shown; answers about an earlier one are ignored
+        self.faces_loaded = False
         self.full_loaded = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -364,38 +103,29 @@ class Viewer(QWidget):
             w.correction_requested.connect(self.set_correction)
         self.canvas.face_selected.connect(self._select_face)
         self.panel.face_selected.connect(self._select_face)
+        bind_keys(self, VIEWER_COMMANDS, self._key_handlers())
 
-        for key, step in ((QKeySequence(Qt.Key.Key_Right), 1), (QKeySequence(Qt.Key.Key_Left), -1),
-                          (QKeySequence(Qt.Key.Key_Down), 1), (QKeySequence(Qt.Key.Key_Up), -1),
-                          (QKeySequence(Qt.Key.Key_Space), 1)):
-            act = QAction(self)
-            act.setShortcut(key)
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(lambda _=False, s=step: self.step(s))
-            self.addAction(act)
-        for key, fn in ((Qt.Key.Key_Home, lambda: self.show_row(0)), (Qt.Key.Key_End, lambda: self.show_row(self.model.rowCount() - 1)),
-                        (Qt.Key.Key_Escape, self.closed.emit), (Qt.Key.Key_F, self.toggle_faces)):
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(fn)
-            self.addAction(act)
-        for key, fn in ((Qt.Key.Key_BracketRight, lambda: self.step_face(1)), (Qt.Key.Key_BracketLeft, lambda: self.step_face(-1))):
-            act = QAction(self)
-            act.setShortcut(QKeySequence(key))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(fn)
-            self.addAction(act)
-        for i, c in enumerate([None, *CLASSES_8]):  # 0 clears, 1-8 set (CLASSES_8 order, as in the menu)
-            act = QAction(self)
-            act.setShortcut(QKeySequence(str(i)))
-            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            act.triggered.connect(lambda _=False, c=c: self.correct_selected(c))
-            self.addAction(act)
         model.modelReset.connect(self._model_changed)
         model.rowsRemoved.connect(self._model_changed)
         model.rowsInserted.connect(self._model_changed)
         model.dataChanged.connect(self._data_changed)
+        session.catalog_changed.connect(self._catalog_changed)
+
+    def _key_handlers(self) -> dict:
+        handlers = {
+            "next-photo": lambda: self.step(1),
+            "previous-photo": lambda: self.step(-1),
+            "first-photo": lambda: self.show_row(0),
+            "last-photo": lambda: self.show_row(self.model.rowCount() - 1),
+            "back-to-grid": self.closed.emit,
+            "toggle-faces": self.toggle_faces,
+            "next-face": lambda: self.step_face(1),
+            "previous-face": lambda: self.step_face(-1),
+            "expression-model": lambda: self.correct_selected(None),
+        }
+        for label in CLASSES_8:
+            handlers[f"expression-{label}"] = lambda label=label: self.correct_selected(label)
+        return handlers
 
     # --- navigation ---
 
@@ -405,7 +135,9 @@ class Viewer(QWidget):
             self.show_row(row)
 
     def show_row(self, row: int) -> None:
+        """Show at once what the grid knows (its record and thumbnail); the faces and the full photo follow."""
         n = self.model.rowCount()
+        self._generation += 1
         if n == 0:
             self.row, self.record = -1, None
             self.canvas.set_photo(None, 0, [], "No photos match the filters.")
@@ -416,21 +148,26 @@ class Viewer(QWidget):
         row = max(0, min(row, n - 1))
         rec = self.model.record(row)
         self.row = row
-        full = self.catalog.photo(rec.id) if self.catalog is not None else None
-        self.record = full or rec
-        self._generation += 1
+        self.record = rec
+        self.faces_loaded = False
         self.full_loaded = False
         thumb = self.thumbnails.pixmap(rec.path)
         message = "" if thumb is not None else "Loading…"
-        if self.record.status == "error":
-            message = f"This photo could not be read:\n{self.record.error}"
-        self.canvas.set_photo(thumb, self.record.width or 0, self.record.faces, message)
-        self.panel.set_faces(self.record.faces)
+        if rec.status == STATUS_ERROR:
+            message = f"This photo could not be read:\n{rec.error}"
+        self.canvas.set_photo(thumb, rec.width or 0, [], message)
+        self.panel.set_faces([], loading=True)
         self._update_header()
-        if self.record.status != "error":
-            side = self._wanted_side()
-            self.pool.start(_LoadTask(self._generation, rec.id, rec.path, side, self._signals))
-        self.current_changed.emit(rec.id)
+        self._read_record(rec.id)
+        if rec.status != STATUS_ERROR:
+            generation, path, side = self._generation, rec.path, self._wanted_side()
+            self.runner.submit(
+                IMAGE_LANE,
+                lambda _context: load_image(path, side),
+                key="photo",
+                on_result=lambda image: self._loaded(generation, image),
+                on_error=lambda exc: self._failed(generation, str(exc)),
+            )
 
     def step(self, delta: int) -> None:
         if self.model.rowCount():
@@ -459,24 +196,33 @@ class Viewer(QWidget):
             self.set_correction(faces[i].id, label)
 
     def set_correction(self, face_id: int, label: str | None) -> None:
-        if self.catalog is None or self.record is None:
-            return
-        self.catalog.set_correction(face_id, label)
-        self.reload_record()
-        self.corrected.emit(self.record.id)
+        if self.record is not None:
+            self.session.set_correction(self.record.id, face_id, label)
 
     def reload_record(self) -> None:
-        if self.catalog is None or self.record is None:
-            return
-        full = self.catalog.photo(self.record.id)
-        if full is None:
-            return
+        """Read the shown photo's record and faces again."""
+        if self.record is not None:
+            self._read_record(self.record.id)
+
+    # --- internals ---
+
+    def _read_record(self, photo_id: int) -> None:
+        generation = self._generation
+        self.session.read(RECORD_QUERY, lambda catalog: catalog.photo(photo_id), lambda full: self._record_read(generation, full))
+
+    def _record_read(self, generation: int, full: PhotoRecord | None) -> None:
+        if generation != self._generation or full is None:
+            return  # another photo is shown now, or this one left the catalog
         self.record = full
+        self.faces_loaded = True
         self.canvas.set_faces(full.faces)
         self.panel.set_faces(full.faces)
         self._update_header()
+        self.record_loaded.emit(full.id)
 
-    # --- internals ---
+    def _catalog_changed(self, change: CatalogChange) -> None:
+        if self.record is not None and self.isVisible() and change.touches(self.record.id):
+            self.reload_record()
 
     def _wanted_side(self) -> int:
         screen = self.screen()
@@ -489,11 +235,13 @@ class Viewer(QWidget):
         rec = self.record
         if rec is None:
             return
-        self.title.setText(f"<b>{html.escape(display(rec.name))}</b> &nbsp; {rec.face_count} face{'s' if rec.face_count != 1 else ''}, {rec.smile_count} smiling"
-                           + (f" &nbsp; · &nbsp; {rec.taken_at.replace('T', ' ')}" if rec.taken_at else ""))
+        self.title.setText(
+            f"<b>{html.escape(display(rec.name))}</b> &nbsp; {rec.face_count} face{'s' if rec.face_count != 1 else ''}, {rec.smile_count} smiling"
+            + (f" &nbsp; · &nbsp; {rec.taken_at.replace('T', ' ')}" if rec.taken_at else "")
+        )
         self.title.setToolTip(display(rec.path))
         self.position.setText(f"{self.row + 1} / {self.model.rowCount()}")
-        self.pick_label.setText({1: "✔ Picked", -1: "✖ Rejected"}.get(rec.pick, "Unflagged"))
+        self.pick_label.setText({PICK_PICKED: "✔ Picked", PICK_REJECTED: "✖ Rejected"}.get(rec.pick, "Unflagged"))
 
     def _select_face(self, i: int) -> None:
         self.canvas.selected = i
@@ -501,16 +249,18 @@ class Viewer(QWidget):
         self.canvas.update()
         self.panel.update()
 
-    def _loaded(self, generation: int, photo_id: int, image: QImage) -> None:
+    def _loaded(self, generation: int, image: QImage) -> None:
         if generation != self._generation or self.record is None:
             return
         self.full_loaded = True
-        self.canvas.set_photo(QPixmap.fromImage(image), self.record.width or image.width(), self.record.faces)
+        self.canvas.set_photo(QPixmap.fromImage(image), self.record.width or image.width(), self.canvas.faces)
 
-    def _failed(self, generation: int, photo_id: int, reason: str) -> None:
+    def _failed(self, generation: int, reason: str) -> None:
         if generation == self._generation:
             self.full_loaded = True
-            self.canvas.set_photo(self.canvas.pixmap, self.canvas.full_width, self.canvas.faces, f"Could not open this photo:\n{reason}")
+            self.canvas.set_photo(
+                self.canvas.pixmap, self.canvas.full_width, self.canvas.faces, f"Could not open this photo:\n{reason}"
+            )
 
     def _model_changed(self, *args) -> None:
         if self.record is None or not self.isVisible():
@@ -523,19 +273,12 @@ class Viewer(QWidget):
         self._update_header()
 
     def _data_changed(self, top, bottom, roles=()) -> None:
-        if self.record is None or not self.isVisible():
+        """The thumbnail arrived before the full photo: show it meanwhile. (Changes to the record itself come
+        through the session's catalog_changed.)"""
+        if self.record is None or not self.isVisible() or self.full_loaded:
             return
         row = self.model.row_of(self.record.id)
-        if row is not None and top.row() <= row <= bottom.row():
-            if roles and list(roles) == [THUMBNAIL_ROLE]:
-                if not self.full_loaded:  # the thumbnail arrived before the full photo
-                    thumb = self.thumbnails.pixmap(self.record.path, request=False)
-                    if thumb is not None:
-                        self.canvas.set_photo(thumb, self.record.width or 0, self.record.faces)
-                return
-            self.reload_record()
-
-    def shutdown(self) -> None:
-        self._generation += 1
-        self.pool.clear()
-        self.pool.waitForDone(10000)
+        if row is not None and top.row() <= row <= bottom.row() and roles and list(roles) == [THUMBNAIL_ROLE]:
+            thumb = self.thumbnails.pixmap(self.record.path, request=False)
+            if thumb is not None:
+                self.canvas.set_photo(thumb, self.record.width or 0, self.canvas.faces)

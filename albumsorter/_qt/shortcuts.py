@@ -1,0 +1,153 @@
+"""Every keyboard shortcut of the window, in one table. The menus (actions.py) and the viewer bind their keys
+from it and the help dialog (F1) is generated from it, so the three cannot disagree.
+
+A command has a stable `name` that code refers to (the window and the viewer map names to what they do), the
+text of its menu item, its keys, and the line the help dialog shows. The expression keys are generated from
+core's class list, so the table itself says which digit is which expression (1 anger ... 8 surprise, 0 the
+model's own label), the same order as the right-click menu.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from albumsorter.core.classes import CLASSES_8
+
+KeySpec = str | QKeySequence.StandardKey
+StandardKey = QKeySequence.StandardKey
+
+WINDOW = "window"  # anywhere in the window (menu items)
+VIEWER = "viewer"  # while the viewer shows a photo
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    text: str  # the menu item (with its & mnemonic), or what a viewer key does
+    keys: tuple[KeySpec, ...] = ()
+    help: str = ""  # the help dialog's line ("" = not listed)
+    tip: str = ""  # the status-bar tip of a menu item
+    scope: str = WINDOW
+    bound: bool = True  # False: a widget handles the key itself (Enter on the grid); listed in the help only
+    group: str = ""  # consecutive commands of one group share one line of the help
+
+
+def expression_commands() -> tuple[Command, ...]:
+    """1-8 set the selected face's expression in core's class order; 0 gives it back to the model."""
+    group = "Set the selected face's expression"
+    digits = tuple(
+        Command(f"expression-{label}", label, (str(i + 1),), label, scope=VIEWER, group=group)
+        for i, label in enumerate(CLASSES_8)
+    )
+    return (*digits, Command("expression-model", "the model's", ("0",), "the model's own", scope=VIEWER, group=group))
+
+
+WINDOW_COMMANDS: tuple[Command, ...] = (
+    Command("open-folder", "&Open Folder…", (StandardKey.Open,), "Open a folder", "Index a folder of photos"),
+    Command("reindex", "Re-&index Folder", ("F5",), "Re-index the folder", "Look for new and changed photos"),
+    Command("export", "&Export Picks…", ("Ctrl+E",), "Export the picks", "Copy the picked photos into a folder"),
+    Command("quit", "&Quit", (StandardKey.Quit,)),
+    Command("view", "&View", ("Return",), "View the photo", "Open the selected photo (Enter or double-click)", bound=False),
+    Command("pick", "&Pick", ("P",), "pick", "Mark as a pick", group="Flag the selected photos"),
+    Command("reject", "&Reject", ("X",), "reject", "Mark as rejected", group="Flag the selected photos"),
+    Command("unflag", "&Unflag", ("U",), "unflag", "Clear pick / reject", group="Flag the selected photos"),
+    Command("select-all", "Select &All", (StandardKey.SelectAll,)),
+    Command("find", "Find by &Name", (StandardKey.Find,), "Find by name"),
+    Command("clear-filters", "&Clear Filters", ("Ctrl+Shift+L",), "Clear the filters"),
+    Command("zoom-in", "&Larger Thumbnails", (StandardKey.ZoomIn, "Ctrl+="), "larger", group="Thumbnail size"),
+    Command("zoom-out", "&Smaller Thumbnails", (StandardKey.ZoomOut,), "smaller", group="Thumbnail size"),
+    Command("pause", "&Pause"),
+    Command("resume", "&Resume"),
+    Command("cancel", "&Cancel", tip="Stop indexing; the next run continues"),
+    Command("shortcuts", "&Keyboard Shortcuts", ("F1",), "This list"),
+)
+
+VIEWER_COMMANDS: tuple[Command, ...] = (
+    Command("next-photo", "Next photo", ("Right", "Down", "Space"), "Next photo", scope=VIEWER),
+    Command("previous-photo", "Previous photo", ("Left", "Up"), "Previous photo", scope=VIEWER),
+    Command("first-photo", "First photo", ("Home",), "first", scope=VIEWER, group="Jump to a photo"),
+    Command("last-photo", "Last photo", ("End",), "last", scope=VIEWER, group="Jump to a photo"),
+    Command("back-to-grid", "Back to the grid", ("Esc",), "Back to the grid", scope=VIEWER),
+    Command("toggle-faces", "Show / hide face boxes", ("F",), "Show / hide the face boxes", scope=VIEWER),
+    Command("previous-face", "Previous face", ("[",), "previous", scope=VIEWER, group="Select a face"),
+    Command("next-face", "Next face", ("]",), "next", scope=VIEWER, group="Select a face"),
+    *expression_commands(),
+)
+
+ALL_COMMANDS = WINDOW_COMMANDS + VIEWER_COMMANDS
+_SPELLING = {"Right": "→", "Left": "←", "Up": "↑", "Down": "↓", "Return": "Enter"}
+
+
+def command(name: str) -> Command:
+    return next(c for c in ALL_COMMANDS if c.name == name)
+
+
+def key_sequences(cmd: Command) -> list[QKeySequence]:
+    return [QKeySequence(key) for key in cmd.keys]
+
+
+def key_text(key: KeySpec) -> str:
+    """How the help shows a key: the platform's spelling, arrows as arrows."""
+    text = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+    return _SPELLING.get(text, text)
+
+
+def _keys_column(keys: list[str]) -> str:
+    """The help's key column; a run of three or more consecutive digits reads 1–8."""
+    parts: list[list[str]] = []
+    for key in keys:
+        run = parts[-1] if parts else None
+        if run and key.isdigit() and run[-1].isdigit() and int(key) == int(run[-1]) + 1:
+            run.append(key)
+        else:
+            parts.append([key])
+    return " / ".join(f"{run[0]}–{run[-1]}" if len(run) > 2 else " / ".join(run) for run in parts)
+
+
+def bind_keys(widget: QWidget, commands: Iterable[Command], handlers: Mapping[str, Callable[[], None]]) -> list[QAction]:
+    """QActions on `widget` for the commands' keys, active while the focus is inside the widget."""
+    actions = []
+    for cmd in commands:
+        if not cmd.bound or not cmd.keys:
+            continue
+        act = QAction(cmd.text, widget)
+        act.setShortcuts(key_sequences(cmd))
+        act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        handler = handlers[cmd.name]
+        act.triggered.connect(lambda _=False, handler=handler: handler())
+        widget.addAction(act)
+        actions.append(act)
+    return actions
+
+
+def shortcuts_html(commands: Iterable[Command] = ALL_COMMANDS) -> str:
+    """The help dialog's table: one line per listed command (a group's commands share one line)."""
+    sections = {WINDOW: "In the window", VIEWER: "In the viewer"}
+    rows: list[str] = []
+    scope = None
+    listed = [c for c in commands if c.keys and c.help]
+    i = 0
+    while i < len(listed):
+        cmd = listed[i]
+        if cmd.scope != scope:
+            scope = cmd.scope
+            rows.append(f"<tr><td colspan='2'><br><i>{html.escape(sections[scope])}</i></td></tr>")
+        group = [cmd]
+        while cmd.group and i + len(group) < len(listed) and listed[i + len(group)].group == cmd.group:
+            group.append(listed[i + len(group)])
+        i += len(group)
+        keys = _keys_column([key_text(k) for c in group for k in c.keys if key_text(k)])
+        if len(group) == 1 and not cmd.group:
+            what = cmd.help
+        else:
+            what = f"{cmd.group}: " + ", ".join(f"{' / '.join(key_text(k) for k in c.keys)} {c.help}" for c in group)
+        rows.append(
+            f"<tr><td><b>{html.escape(keys, quote=False)}</b>&nbsp;&nbsp;</td><td>{html.escape(what, quote=False)}</td></tr>"
+        )
+    return "<table>" + "".join(rows) + "</table>"

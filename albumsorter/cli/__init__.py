@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from albumsorter.cli import faces, indexing, photos
+from albumsorter.cli import faces, indexing, photos, sidecars
 from albumsorter.cli.common import EXIT_INTERRUPTED, EXIT_OK, CliError
 
 __all__ = ["build_parser", "main"]
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"AlbumSorter {__version__}")
     parser.add_argument("--self-test", action="store_true", help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for room in (indexing, photos, faces):
+    for room in (indexing, photos, faces, sidecars):
         room.add_commands(sub)
     add_batch_commands(sub)
     return parser

@@ -45,6 +45,7 @@ def _format_summary(summary, stats: dict) -> str:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from albumsorter.cli import sidecars
     from albumsorter.core.pipeline import RunControl
     from albumsorter.core.settings import remember_folder
 
@@ -69,16 +70,18 @@ def cmd_index(args: argparse.Namespace) -> int:
         finally:
             bar.close()
         remember_folder(folder, catalog_file)
+        sidecar_summary = sidecars.read_after_indexing(catalog, folder) if getattr(args, "read_sidecars", False) else None
         stats = catalog.stats()
     if not args.quiet:
         print(_format_summary(summary, stats))
         print(f"Catalog:     {catalog_file}")
         for path, reason in summary.errors:
             print(f"error: {path}: {reason}", file=sys.stderr)
+    sidecars_failed = sidecar_summary is not None and sidecars.report(sidecar_summary, "read", quiet=args.quiet) != EXIT_OK
     if summary.errors:
         print(f"{len(summary.errors)} photos could not be read; they are recorded in the catalog and were skipped", file=sys.stderr)
         return EXIT_PHOTO_ERRORS
-    return EXIT_OK
+    return EXIT_PHOTO_ERRORS if sidecars_failed else EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -124,6 +127,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     catalog_opts(p, folder=False)
     pipeline_opts(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    p.add_argument("--read-sidecars", action="store_true", help="then take in other tools' ratings and rejects from XMP")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("bench", help="time the pipeline per stage on a folder (uses a temporary catalog)")

@@ -21,6 +21,7 @@ import sqlite_utils
 
 import albumsorter.core.catalog.db as db
 import albumsorter.core.catalog.faces as face_store
+import albumsorter.core.catalog.sidecar_state as sidecar_state
 from albumsorter.core.catalog.filters import PhotoFilter
 from albumsorter.core.catalog.records import MAX_RATING, PHOTO_COLUMNS, FaceRecord, IndexedPhoto, PhotoRecord, PhotoStatus, PickState
 from albumsorter.core.catalog.schema import MIGRATIONS, SCHEMA_VERSION
@@ -205,6 +206,8 @@ class Catalog:
             cursor = self.conn.execute("SELECT * FROM photos WHERE id = ?", (source_id,))
             values: dict[str, Any] = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
             values.update(path=new_path, size=size, mtime_ns=mtime_ns, pick=int(PickState.UNFLAGGED), pick_changed_at=None, indexed_at=time.time())
+            # The copy's own choices start blank (rating, and what its own sidecar says).
+            values.update(rating=0, rating_changed_at=None, sidecar_rating=None, sidecar_pick=None, sidecar_mtime=None)
             values.pop("id")
             photo_id = self._photo_id(new_path)
             if photo_id is not None:
@@ -381,3 +384,24 @@ class Catalog:
     def corrected_faces(self) -> list[dict]:
         """Faces the user labelled, for training: path, box, eyes (if the face is still detected), label."""
         return face_store.corrected_faces(self.conn)
+
+    # --- XMP sidecars: what the catalog and each photo's sidecar last agreed on (see catalog.sidecar_state) ---
+
+    def sidecar_states(self, photo_ids: Iterable[int] | None = None) -> dict[int, sidecar_state.SidecarSyncState]:
+        """photo id -> rating, pick, when each was set, and what was last written to / taken from its sidecar."""
+        return sidecar_state.read_states(self.conn, photo_ids)
+
+    def record_sidecar_sync(self, photo_id: int, rating: int | None, pick: int | None, mtime: float | None) -> None:
+        """What the photo's sidecar and the catalog now agree on; `mtime` the XMP source's (None: a conflict is open)."""
+        with self.transaction():
+            sidecar_state.record_sync(self.conn, photo_id, rating, pick, mtime)
+
+    def take_sidecar_rating(self, photo_id: int, rating: int, sidecar_mtime: float) -> None:
+        """Another tool's later rating: set it, as changed when the sidecar was saved, and in sync with it."""
+        with self.transaction():
+            sidecar_state.take_rating(self.conn, photo_id, rating, sidecar_mtime)
+
+    def take_sidecar_pick(self, photo_id: int, pick: int, sidecar_mtime: float) -> None:
+        """Another tool's later pick or reject (as `take_sidecar_rating`)."""
+        with self.transaction():
+            sidecar_state.take_pick(self.conn, photo_id, pick, sidecar_mtime)

@@ -86,12 +86,19 @@ def _isolated_env(tmp: Path):
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="albumsorter --self-test", description=__doc__.split("\n\n")[0])
-    p.add_argument("--samples", type=Path, metavar="FOLDER",
-                   help="photos to index instead of the bundled samples (expected.json in it, if any, gives the face counts)")
+    p.add_argument(
+        "--samples",
+        type=Path,
+        metavar="FOLDER",
+        help="photos to index instead of the bundled samples (expected.json in it, if any, gives the face counts)",
+    )
     p.add_argument("--workers", type=int, default=2, metavar="N", help="indexing threads (default 2)")
     p.add_argument("--no-gui", action="store_true", help="skip the window check")
-    p.add_argument("--strict-labels", action="store_true",
-                   help="also fail when a face expected to smile is not classified happy (for release models)")
+    p.add_argument(
+        "--strict-labels",
+        action="store_true",
+        help="also fail when a face expected to smile is not classified happy (for release models)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (catalog included) and print where it is")
     p.add_argument("--output", type=Path, metavar="FILE", help="also write the report to FILE")
     return p.parse_args(argv)
@@ -155,8 +162,11 @@ def _check_index(rep: _Report, args: argparse.Namespace, photos: Path, expected:
             labels = ", ".join(f"{f.predicted_label} {max(f.probabilities.values()):.2f}" for f in rec.faces)
             n = len(rec.faces)
             want_n = want.get("faces")
-            rep.line(f"    {name:<{width}}  {n} face{'s' if n != 1 else ' '}"
-                     + (f" (expected {want_n})" if want_n is not None else "") + (f"  {labels}" if labels else ""))
+            rep.line(
+                f"    {name:<{width}}  {n} face{'s' if n != 1 else ' '}"
+                + (f" (expected {want_n})" if want_n is not None else "")
+                + (f"  {labels}" if labels else "")
+            )
             if want_n is not None and n != want_n:
                 rep.fail(f"{name}: {n} faces found, {want_n} expected")
             for face in rec.faces:

@@ -60,19 +60,34 @@ def platform_tag() -> str:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="packaging/build", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dist", type=Path, default=Path(os.environ.get("ALBUMSORTER_DIST_DIR") or ROOT / "dist"),
-                   help="output folder (default dist/ or $ALBUMSORTER_DIST_DIR)")
-    p.add_argument("--work", type=Path, default=None,
-                   help="PyInstaller's work folder (default build/ beside --dist's parent, or $ALBUMSORTER_BUILD_DIR)")
+    p.add_argument(
+        "--dist",
+        type=Path,
+        default=Path(os.environ.get("ALBUMSORTER_DIST_DIR") or ROOT / "dist"),
+        help="output folder (default dist/ or $ALBUMSORTER_DIST_DIR)",
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="PyInstaller's work folder (default build/ beside --dist's parent, or $ALBUMSORTER_BUILD_DIR)",
+    )
     p.add_argument("--models", type=Path, default=None, help="models folder to bundle (default $ALBUMSORTER_MODELS or models/)")
-    p.add_argument("--opencv", choices=("auto", "headless", "installed"), default=os.environ.get("ALBUMSORTER_OPENCV", "auto"),
-                   help="headless: bundle opencv-python-headless (fetched once with pip into the work folder) instead of the "
-                        "installed opencv-contrib-python, ~150 MB smaller; auto (default): headless when pip can get it")
+    p.add_argument(
+        "--opencv",
+        choices=("auto", "headless", "installed"),
+        default=os.environ.get("ALBUMSORTER_OPENCV", "auto"),
+        help="headless: bundle opencv-python-headless (fetched once with pip into the work folder) instead of the "
+        "installed opencv-contrib-python, ~150 MB smaller; auto (default): headless when pip can get it",
+    )
     p.add_argument("--clean", action="store_true", help="empty PyInstaller's cache and work folder first")
     p.add_argument("--no-archive", action="store_true", help="skip the archive / installer / disk image")
     p.add_argument("--self-test", action="store_true", help="run the built app's --self-test at the end")
-    p.add_argument("--strict-labels", action="store_true",
-                   help="with --self-test: also require the smiling sample faces to be classified happy (release models)")
+    p.add_argument(
+        "--strict-labels",
+        action="store_true",
+        help="with --self-test: also require the smiling sample faces to be classified happy (release models)",
+    )
     return p.parse_args(argv)
 
 
@@ -88,8 +103,10 @@ def check_environment(models: Path) -> None:
         files = rules.model_files(models)
     except FileNotFoundError as exc:
         sys.exit(f"cannot build: {exc}")
-    log(f"PyInstaller {PyInstaller.__version__}, Python {platform.python_version()}, models from {models} "
-        f"({', '.join(dest for _, dest in files)})")
+    log(
+        f"PyInstaller {PyInstaller.__version__}, Python {platform.python_version()}, models from {models} "
+        f"({', '.join(dest for _, dest in files)})"
+    )
 
 
 def opencv_overlay(mode: str, work_root: Path) -> Path | None:
@@ -103,8 +120,19 @@ def opencv_overlay(mode: str, work_root: Path) -> Path | None:
         return target
     shutil.rmtree(target, ignore_errors=True)
     log(f"fetching {spec} (once) into {target}")
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-           "--only-binary=:all:", "--target", str(target), spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--target",
+        str(target),
+        spec,
+    ]
     if subprocess.run(cmd).returncode != 0 or not (target / "cv2").is_dir():
         shutil.rmtree(target, ignore_errors=True)
         if mode == "headless":
@@ -123,8 +151,19 @@ def run_pyinstaller(dist: Path, work: Path, models: Path, overlay: Path | None, 
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("GLOG_minloglevel", "2")
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", os.environ.get("ALBUMSORTER_PYI_LOG", "WARN"),
-           "--distpath", str(dist), "--workpath", str(work), str(HERE / "albumsorter.spec")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        os.environ.get("ALBUMSORTER_PYI_LOG", "WARN"),
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work),
+        str(HERE / "albumsorter.spec"),
+    ]
     if clean:
         cmd.insert(3, "--clean")
     log("running PyInstaller (a few minutes)")
@@ -193,8 +232,9 @@ def make_archive(dist: Path, bundle: Path) -> list[Path]:
         notarize(app)
         out = dist / f"{base}.dmg"
         out.unlink(missing_ok=True)
-        subprocess.run(["hdiutil", "create", "-volname", APP, "-srcfolder", str(app), "-ov", "-format", "UDZO", str(out)],
-                       check=True)
+        subprocess.run(
+            ["hdiutil", "create", "-volname", APP, "-srcfolder", str(app), "-ov", "-format", "UDZO", str(out)], check=True
+        )
         sign_macos_file(out)
         made.append(out)
     gpg_key = os.environ.get("ALBUMSORTER_GPG_KEY")
@@ -227,8 +267,15 @@ def windows_installer(dist: Path, bundle: Path, base: str) -> Path | None:
     if not iscc:
         log("Inno Setup (ISCC.exe) not found: no installer, only the .zip (see packaging/README.md)")
         return None
-    cmd = [iscc, f"/DAppVersion={version()}", f"/DSourceDir={bundle}", f"/DOutputDir={dist}",
-           f"/DOutputBaseFilename={base}-setup", f"/DRepoRoot={ROOT}", str(HERE / "windows" / "albumsorter.iss")]
+    cmd = [
+        iscc,
+        f"/DAppVersion={version()}",
+        f"/DSourceDir={bundle}",
+        f"/DOutputDir={dist}",
+        f"/DOutputBaseFilename={base}-setup",
+        f"/DRepoRoot={ROOT}",
+        str(HERE / "windows" / "albumsorter.iss"),
+    ]
     subprocess.run(cmd, check=True)
     setup = dist / f"{base}-setup.exe"
     sign_windows([setup])
@@ -301,8 +348,13 @@ def size_report(bundle: Path, dist: Path, archives: list[Path], overlay: Path | 
         top = owners.get(rel.parts[0], rel.parts[0]) if len(rel.parts) == 1 else rel.parts[0]
         name = next((g for g, prefixes in GROUPS if top.startswith(prefixes)), None)
         if name is None:
-            name = "system libraries (.so from the build machine)" if ".so" in top and len(rel.parts) == 1 else \
-                "launchers" if f.parent == bundle else "other Python packages"
+            name = (
+                "system libraries (.so from the build machine)"
+                if ".so" in top and len(rel.parts) == 1
+                else "launchers"
+                if f.parent == bundle
+                else "other Python packages"
+            )
         groups[name] = groups.get(name, 0) + size
     total = sum(groups.values())
     lines = [f"{APP} {version()} {platform_tag()}: {mb(total)} unpacked, {len(files)} files"]
@@ -320,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     started = time.perf_counter()
     dist = args.dist.resolve()
-    work_root = Path(os.environ.get("ALBUMSORTER_BUILD_DIR") or (args.work.parent if args.work else dist.parent / "build")).resolve()
+    work_root = Path(
+        os.environ.get("ALBUMSORTER_BUILD_DIR") or (args.work.parent if args.work else dist.parent / "build")
+    ).resolve()
     work = (args.work or work_root / "pyinstaller").resolve()
     models = (args.models or Path(os.environ.get("ALBUMSORTER_MODELS") or ROOT / "models")).resolve()
     check_environment(models)
@@ -340,10 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         sign_windows([bundle / f"{APP}.exe", bundle / "albumsorter-cli.exe"])
     archives = [] if args.no_archive else make_archive(dist, bundle)
     print(size_report(bundle, dist, archives, overlay), end="")
-    if IS_MAC:  # test what users get: the .app (PyInstaller also leaves the plain folder beside it)
-        exe = dist / f"{APP}.app" / "Contents" / "MacOS" / APP
-    else:
-        exe = bundle / ("albumsorter-cli.exe" if IS_WIN else APP)
+    # Test what users get: on macOS the .app (PyInstaller also leaves the plain folder beside it).
+    exe = dist / f"{APP}.app" / "Contents" / "MacOS" / APP if IS_MAC else bundle / ("albumsorter-cli.exe" if IS_WIN else APP)
     log(f"built {exe} in {time.perf_counter() - started:.0f} s")
     if args.self_test:
         env = dict(os.environ)

@@ -15,23 +15,71 @@ from pathlib import Path, PurePosixPath
 # The training stack lives in the same development venv; none of it may reach the bundle.
 EXCLUDED_MODULES = [
     # training / ML frameworks (MediaPipe imports TensorFlow only for docs when present; see core/faces.py)
-    "tensorflow", "tensorflow_intel", "tensorflow_cpu", "tensorboard", "tensorboard_data_server", "keras",
-    "tf_keras", "jax", "jaxlib", "torch", "torchvision", "sklearn", "pandas", "training",
+    "tensorflow",
+    "tensorflow_intel",
+    "tensorflow_cpu",
+    "tensorboard",
+    "tensorboard_data_server",
+    "keras",
+    "tf_keras",
+    "jax",
+    "jaxlib",
+    "torch",
+    "torchvision",
+    "sklearn",
+    "pandas",
+    "training",
     # MediaPipe's optional extras: matplotlib (drawing_utils; replaced by a stub at run time, see
     # hooks/rthook_optional_modules.py), sounddevice (audio recording; MediaPipe guards that import)
-    "matplotlib", "mpl_toolkits", "sounddevice", "_sounddevice", "_sounddevice_data",
+    "matplotlib",
+    "mpl_toolkits",
+    "sounddevice",
+    "_sounddevice",
+    "_sounddevice_data",
     "scipy",
+    "ray",
+    "pyarrow",
+    "onnxruntime",  # the batch job's and GPU runtime's extra (albumsorter[cluster]), never bundled
     # other GUI toolkits and developer tools
-    "tkinter", "_tkinter", "PyQt5", "PyQt6", "PySide2", "IPython", "jedi", "pytest", "_pytest", "pytestqt",
-    "hypothesis", "pip", "setuptools", "wheel",
+    "tkinter",
+    "_tkinter",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "IPython",
+    "jedi",
+    "pytest",
+    "_pytest",
+    "pytestqt",
+    "hypothesis",
+    "pip",
+    "setuptools",
+    "wheel",
     # MediaPipe and LiteRT parts the app does not use
-    "mediapipe.tasks.python.test", "mediapipe.tasks.python.benchmark",
-    "ai_edge_litert.tools", "ai_edge_litert.aot", "ai_edge_litert.vendors",
+    "mediapipe.tasks.python.test",
+    "mediapipe.tasks.python.benchmark",
+    "ai_edge_litert.tools",
+    "ai_edge_litert.aot",
+    "ai_edge_litert.vendors",
     # Qt modules the app does not import (the app uses QtCore, QtGui, QtWidgets only)
-    "PySide6.QtNetwork", "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtSql",
-    "PySide6.QtTest", "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets", "PySide6.QtPrintSupport",
-    "PySide6.QtDBus", "PySide6.QtConcurrent", "PySide6.QtDesigner", "PySide6.QtHelp", "PySide6.QtXml",
-    "PySide6.QtSvg", "PySide6.QtSvgWidgets", "PySide6.QtUiTools", "PySide6.QtNetworkAuth",
+    "PySide6.QtNetwork",
+    "PySide6.QtQml",
+    "PySide6.QtQuick",
+    "PySide6.QtQuickWidgets",
+    "PySide6.QtSql",
+    "PySide6.QtTest",
+    "PySide6.QtOpenGL",
+    "PySide6.QtOpenGLWidgets",
+    "PySide6.QtPrintSupport",
+    "PySide6.QtDBus",
+    "PySide6.QtConcurrent",
+    "PySide6.QtDesigner",
+    "PySide6.QtHelp",
+    "PySide6.QtXml",
+    "PySide6.QtSvg",
+    "PySide6.QtSvgWidgets",
+    "PySide6.QtUiTools",
+    "PySide6.QtNetworkAuth",
 ]
 
 # Top-level names that must not be in a finished bundle at all (build.py checks; the test asserts).
@@ -78,8 +126,15 @@ def package_parts(package: str) -> tuple[list[str], list[tuple[str, str]], list[
 # --- files dropped after the analysis (destination paths, POSIX-style globs) ------------------------------------
 # Qt plugins: the app needs a platform plugin, image formats, icon engines, input methods and platform themes.
 QT_PLUGIN_GROUPS_KEPT = {
-    "platforms", "imageformats", "iconengines", "platforminputcontexts", "platformthemes", "styles",
-    "xcbglintegrations", "wayland-decoration-client", "wayland-graphics-integration-client",
+    "platforms",
+    "imageformats",
+    "iconengines",
+    "platforminputcontexts",
+    "platformthemes",
+    "styles",
+    "xcbglintegrations",
+    "wayland-decoration-client",
+    "wayland-graphics-integration-client",
     "wayland-shell-integration",
 }
 QT_PLATFORMS_DROPPED = ["*vnc*", "*linuxfb*", "*eglfs*", "*vkkhrdisplay*", "*minimalegl*"]
@@ -87,24 +142,38 @@ DROPPED_FILES = [
     "PySide6/Qt/translations/*",  # the app is English only and installs no QTranslator
     "PySide6/translations/*",
     "PySide6/Qt/qml/*",
-    "PySide6/Qt/lib/libQt6Qml*", "PySide6/Qt/lib/libQt6Quick*", "PySide6/Qt6Qml*", "PySide6/Qt6Quick*",
-    "PySide6/Qt/plugins/platforms/*vnc*", "PySide6/Qt/plugins/platforms/*linuxfb*",
-    "PySide6/Qt/plugins/platforms/*eglfs*", "PySide6/Qt/plugins/platforms/*vkkhrdisplay*",
+    "PySide6/Qt/lib/libQt6Qml*",
+    "PySide6/Qt/lib/libQt6Quick*",
+    "PySide6/Qt6Qml*",
+    "PySide6/Qt6Quick*",
+    "PySide6/Qt/plugins/platforms/*vnc*",
+    "PySide6/Qt/plugins/platforms/*linuxfb*",
+    "PySide6/Qt/plugins/platforms/*eglfs*",
+    "PySide6/Qt/plugins/platforms/*vkkhrdisplay*",
     "PySide6/Qt/plugins/platforms/*minimalegl*",
     # The GTK 3 platform theme would load the desktop's GTK with cairo / pango copied from the build machine (a
     # classic source of crashes); Qt's own theme and the XDG desktop portal theme (native file dialogs) remain.
     "PySide6/Qt/plugins/platformthemes/*gtk*",
-    "PySide6/plugins/platforms/*vnc*", "PySide6/plugins/platforms/*linuxfb*",  # Windows / macOS layouts
+    "PySide6/plugins/platforms/*vnc*",
+    "PySide6/plugins/platforms/*linuxfb*",  # Windows / macOS layouts
     # OpenCV's own Qt5 platform plugin and fonts, used only by cv2.imshow (never called); see fix_cv2_config
     "cv2/qt/*",
     # LiteRT: WebGPU accelerator, generative-AI ops and the model converter / analyser (CPU interpreter only)
-    "ai_edge_litert/libLiteRtWebGpuAccelerator*", "ai_edge_litert/*LiteRtWebGpu*", "ai_edge_litert/pywrap_genai_ops*",
-    "ai_edge_litert/_pywrap_litert_converter*", "ai_edge_litert/_pywrap_analyzer_wrapper*",
-    "ai_edge_litert/_pywrap_tfl_calibration*", "ai_edge_litert/_pywrap_tensorflow_lite_calibration_wrapper*",
-    "ai_edge_litert/_pywrap_modify_model_interface*", "ai_edge_litert/format_converter_wrapper_pybind11*",
-    "ai_edge_litert/vendors/*", "ai_edge_litert/tools/*", "ai_edge_litert/aot/*",
+    "ai_edge_litert/libLiteRtWebGpuAccelerator*",
+    "ai_edge_litert/*LiteRtWebGpu*",
+    "ai_edge_litert/pywrap_genai_ops*",
+    "ai_edge_litert/_pywrap_litert_converter*",
+    "ai_edge_litert/_pywrap_analyzer_wrapper*",
+    "ai_edge_litert/_pywrap_tfl_calibration*",
+    "ai_edge_litert/_pywrap_tensorflow_lite_calibration_wrapper*",
+    "ai_edge_litert/_pywrap_modify_model_interface*",
+    "ai_edge_litert/format_converter_wrapper_pybind11*",
+    "ai_edge_litert/vendors/*",
+    "ai_edge_litert/tools/*",
+    "ai_edge_litert/aot/*",
     # MediaPipe sources of its metadata schemas and tests
-    "mediapipe/tasks/python/test/*", "mediapipe/tasks/python/benchmark/*",
+    "mediapipe/tasks/python/test/*",
+    "mediapipe/tasks/python/benchmark/*",
 ]
 
 
@@ -157,14 +226,24 @@ def prune_orphans(before, after):
     if not dropped_bins:
         return after
     with ThreadPoolExecutor(4) as pool:
-        cache = dict(zip([e[0] for e in before if e[2] in ("BINARY", "EXTENSION")],
-                         pool.map(imports, [e for e in before if e[2] in ("BINARY", "EXTENSION")])))
+        cache = dict(
+            zip(
+                [e[0] for e in before if e[2] in ("BINARY", "EXTENSION")],
+                pool.map(imports, [e for e in before if e[2] in ("BINARY", "EXTENSION")]),
+            )
+        )
     candidates = set().union(*(cache[e[0]] for e in dropped_bins))
     result = list(after)
     while True:
         needed = set().union(*(cache.get(e[0], set()) for e in result))
-        orphans = [e for e in result if "/" not in e[0].replace("\\", "/") and e[2] == "BINARY"
-                   and Path(e[0]).name in candidates and Path(e[0]).name not in needed]
+        orphans = [
+            e
+            for e in result
+            if "/" not in e[0].replace("\\", "/")
+            and e[2] == "BINARY"
+            and Path(e[0]).name in candidates
+            and Path(e[0]).name not in needed
+        ]
         if not orphans:
             return result
         result = [e for e in result if e not in orphans]
@@ -193,20 +272,26 @@ def model_files(models: Path) -> list[tuple[Path, str]]:
     missing = [str(p) for p in (detector, card) if not p.is_file()]
     if missing:
         raise FileNotFoundError(
-            "model files missing: " + ", ".join(missing)
+            "model files missing: "
+            + ", ".join(missing)
             + " (train / copy the expression model into models/expression/, or set ALBUMSORTER_MODELS)"
         )
     weights_name = json.loads(card.read_text(encoding="utf-8")).get("file", "model.tflite")
     weights = card.parent / weights_name
     if not weights.is_file():
         raise FileNotFoundError(f"model file missing: {weights} (named by {card})")
-    files = [(detector, "models/face_detector/" + detector.name), (card, "models/expression/model.json"),
-             (weights, "models/expression/" + weights_name)]
+    files = [
+        (detector, "models/face_detector/" + detector.name),
+        (card, "models/expression/model.json"),
+        (weights, "models/expression/" + weights_name),
+    ]
     # small side files of the expression model (labels, licence, metrics) travel with it
     for extra in sorted(card.parent.iterdir()):
-        if extra.is_file() and extra not in (card, weights) and extra.suffix.lower() in (".txt", ".md", ".json", ".csv"):
-            if extra.stat().st_size < 1_000_000:
-                files.append((extra, "models/expression/" + extra.name))
+        small_side_file = (
+            extra.is_file() and extra.suffix.lower() in (".txt", ".md", ".json", ".csv") and extra.stat().st_size < 1_000_000
+        )
+        if small_side_file and extra not in (card, weights):
+            files.append((extra, "models/expression/" + extra.name))
     return files
 
 

@@ -79,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
 
     expected = {
         "astronaut.jpg": {"faces": 1, "smiling": 1, "source": "scikit-image astronaut.png (NASA, public domain)"},
-        "group.jpg": {"faces": 3, "smiling": 2, "source": "composed by packaging/make_samples.py from astronaut.png and camera.png"},
+        "group.jpg": {
+            "faces": 3,
+            "smiling": 2,
+            "source": "composed by packaging/make_samples.py from astronaut.png and camera.png",
+        },
         "coffee.heic": {"faces": 0, "source": "scikit-image coffee.png (CC0), re-encoded as HEIC"},
     }
     (args.out / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")

@@ -33,7 +33,16 @@ def exif_stored_as():
     from PIL import Image
 
     t = Image.Transpose
-    return {1: None, 2: t.FLIP_LEFT_RIGHT, 3: t.ROTATE_180, 4: t.FLIP_TOP_BOTTOM, 5: t.TRANSPOSE, 6: t.ROTATE_90, 7: t.TRANSVERSE, 8: t.ROTATE_270}
+    return {
+        1: None,
+        2: t.FLIP_LEFT_RIGHT,
+        3: t.ROTATE_180,
+        4: t.FLIP_TOP_BOTTOM,
+        5: t.TRANSPOSE,
+        6: t.ROTATE_90,
+        7: t.TRANSVERSE,
+        8: t.ROTATE_270,
+    }
 
 
 def require_shared(path: Path = SHARED) -> Path:

@@ -30,10 +30,14 @@ def face(box: Sequence[float], label: str | None = None, p: float = 0.9, model_i
     box = tuple(float(v) for v in box)
     result = FaceResult(box, score, landmarks_in(box))  # type: ignore[arg-type]
     if label is not None or probabilities is not None:
-        result.results["expression"] = expression_result(model_id, probabilities if probabilities is not None else probs(label, p))
+        result.results["expression"] = expression_result(
+            model_id, probabilities if probabilities is not None else probs(label, p)
+        )
     return result
 
 
 def photo(path: str, faces: Sequence[FaceResult] = (), size: int = 100, mtime_ns: int = 1, content_hash: str | None = None,
           width: int = 640, height: int = 480, taken_at: str | None = None, fmt: str = "JPEG", detector_id: str = "det") -> IndexedPhoto:  # fmt: skip
-    return IndexedPhoto(path, size, mtime_ns, content_hash or f"hash-{path}", fmt, width, height, taken_at, detector_id, list(faces))
+    return IndexedPhoto(
+        path, size, mtime_ns, content_hash or f"hash-{path}", fmt, width, height, taken_at, detector_id, list(faces)
+    )

@@ -111,17 +111,20 @@ def test_moved_and_gone_photos_keep_picks(cat):
 
 
 def test_error_photo_then_fixed(cat):
-    cat.record_photo(photo("/p/broken.jpg", [face((1.0, 1.0, 5.0, 5.0), "happy")], size=7, mtime_ns=2, content_hash="fixed", width=10, height=10))
+    cat.record_photo(
+        photo(
+            "/p/broken.jpg", [face((1.0, 1.0, 5.0, 5.0), "happy")], size=7, mtime_ns=2, content_hash="fixed", width=10, height=10
+        )
+    )
     assert cat.stats()["errors"] == 0
     assert cat.count(PhotoFilter(emotions=["happy"])) == 3
 
 
 def test_a_failed_write_changes_nothing(cat):
     before = cat.stats()
-    with pytest.raises(Exception):
-        with cat.transaction():
-            add(cat, "/p/new.jpg", ["happy"])
-            raise RuntimeError("crash in the middle of a batch")
+    with pytest.raises(RuntimeError, match="crash in the middle"), cat.transaction():
+        add(cat, "/p/new.jpg", ["happy"])
+        raise RuntimeError("crash in the middle of a batch")
     assert cat.stats() == before
 
 

@@ -29,7 +29,9 @@ def run(*args: str, check: int | None = 0, timeout: float = 300) -> subprocess.C
 
 
 def checksums(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_index_list_json_pick_export(photo_folder, tmp_path):
@@ -88,7 +90,10 @@ def test_exit_codes(photo_folder, tmp_path):
     bad_card.write_text('{"id": "x", "file": "missing.tflite", "classes": []}')
     model = run("index", str(photo_folder), "--catalog", str(tmp_path / "c2.sqlite"), "--model", str(bad_card), check=4)
     assert "card.json" in model.stderr and len(model.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "c2.sqlite").exists() or sqlite3.connect(tmp_path / "c2.sqlite").execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 0
+    assert (
+        not (tmp_path / "c2.sqlite").exists()
+        or sqlite3.connect(tmp_path / "c2.sqlite").execute("SELECT COUNT(*) FROM photos").fetchone()[0] == 0
+    )
     usage = run("list", "--catalog", str(catalog), "--emotion", "bored", check=2)
     assert "unknown expression class" in usage.stderr
     assert run("list", "--catalog", str(tmp_path / "none.sqlite"), check=3).returncode == 3
@@ -118,7 +123,8 @@ def test_a_killed_run_resumes_and_completes(photo_folder, tmp_path):
     catalog = tmp_path / "cat.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "albumsorter", "index", str(photo_folder), "--catalog", str(catalog), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120
     stored = 0
@@ -140,9 +146,16 @@ def test_a_killed_run_resumes_and_completes(photo_folder, tmp_path):
     run("index", str(photo_folder), "--catalog", str(catalog))
     with sqlite3.connect(catalog) as conn:
         assert conn.execute("SELECT COUNT(*) FROM photos WHERE status = 'ok'").fetchone()[0] == total
-        dupes = conn.execute("SELECT COUNT(*) FROM (SELECT photo_id, left, top FROM faces GROUP BY 1, 2, 3 HAVING COUNT(*) > 1)").fetchone()[0]
+        dupes = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT photo_id, left, top FROM faces GROUP BY 1, 2, 3 HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
         assert dupes == 0
-        assert conn.execute("SELECT COUNT(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id)").fetchone()[0] < total
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM photos p WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = p.id)"
+            ).fetchone()[0]
+            < total
+        )
 
 
 def test_without_a_screen_the_run_command_indexes_from_the_terminal(photo_folder, tmp_path):
@@ -150,7 +163,10 @@ def test_without_a_screen_the_run_command_indexes_from_the_terminal(photo_folder
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     proc = subprocess.run(
         [sys.executable, "-m", "albumsorter", str(photo_folder), "--catalog", str(tmp_path / "c.sqlite")],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     assert "No screen" in proc.stderr and "Photos:      6 indexed" in proc.stdout

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 
@@ -14,7 +13,7 @@ from albumsorter.core import analysis, pipeline
 from albumsorter.core.catalog import PICK_PICKED, Catalog, PhotoFilter
 from albumsorter.core.classes import CLASSES_8
 from albumsorter.core.geometry import iou
-from albumsorter.core.pipeline import IndexOptions, Indexer, RunControl
+from albumsorter.core.pipeline import Indexer, IndexOptions, RunControl
 from albumsorter.core.resources import expression_model_card_path
 
 pytestmark = pytest.mark.usefixtures("require_models")
@@ -108,8 +107,8 @@ def test_exif_rotated_photo_gets_upright_boxes(tmp_path, catalog):
     for fa, fb in zip(sorted(a.faces, key=lambda f: f.box), sorted(b.faces, key=lambda f: f.box)):
         assert iou(fa.box, fb.box) > 0.7
         # Eyes upright too: the subject's right eye is left of the left eye, both above the nose.
-        (rx, ry), (lx, ly), (nx, ny) = fb.landmarks.right_eye, fb.landmarks.left_eye, fb.landmarks.nose_tip
-        assert rx < lx and max(ry, ly) < ny
+        (rx, ry), (lx, ly), (_, nose_y) = fb.landmarks.right_eye, fb.landmarks.left_eye, fb.landmarks.nose_tip
+        assert rx < lx and max(ry, ly) < nose_y
 
 
 def test_heic_and_broken_files_in_the_same_folder(photo_folder, catalog):

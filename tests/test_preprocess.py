@@ -81,7 +81,10 @@ def test_aligned_face_matches_rotate_then_crop_then_resize():
 
 @settings(max_examples=40, deadline=None)
 @given(
-    cx=st.floats(120, 200), cy=st.floats(100, 140), d=st.floats(24, 60), angle=st.floats(-60, 60),
+    cx=st.floats(120, 200),
+    cy=st.floats(100, 140),
+    d=st.floats(24, 60),
+    angle=st.floats(-60, 60),
 )
 def test_aligned_face_puts_the_eyes_where_the_thesis_crop_says(cx, cy, d, angle):
     a = math.radians(angle)

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from albumsorter.core.face import FaceResult, ScorerResult
-from tests.factories import landmarks_in, photo
 from albumsorter.core import preprocess as pp
 from albumsorter.core.catalog import PICK_STATES, Catalog, PhotoFilter
 from albumsorter.core.classes import CLASSES_8, GROUPS_3
+from albumsorter.core.face import FaceResult, ScorerResult
 from albumsorter.core.geometry import iou
+from tests.factories import landmarks_in, photo
 
 coord = st.floats(-500, 1500, allow_nan=False, allow_infinity=False)
 point = st.tuples(coord, coord)
@@ -30,13 +30,13 @@ def test_rotating_by_the_eye_line_angle_levels_the_eyes(right_eye, left_eye):
     d = math.dist(right_eye, left_eye)
     assume(d > 1e-3)
     center = pp.eye_midpoint(right_eye, left_eye)
-    r, l = pp.rotate_points(np.array([right_eye, left_eye]), center, pp.eye_line_angle(right_eye, left_eye))
+    r, left = pp.rotate_points(np.array([right_eye, left_eye]), center, pp.eye_line_angle(right_eye, left_eye))
     # (OpenCV builds the matrix with ~1e-7 relative precision.)
     tol = 1e-5 * max(1.0, d, *map(abs, center))
-    assert r[1] == pytest.approx(l[1], abs=tol)  # on one horizontal line
-    assert r[0] < l[0]  # the subject's right eye on the image's left
-    assert math.dist(r, l) == pytest.approx(d, rel=1e-6, abs=tol)  # a rotation: distances kept
-    assert tuple((r + l) / 2) == pytest.approx(center, abs=tol)  # about the midpoint
+    assert r[1] == pytest.approx(left[1], abs=tol)  # on one horizontal line
+    assert r[0] < left[0]  # the subject's right eye on the image's left
+    assert math.dist(r, left) == pytest.approx(d, rel=1e-6, abs=tol)  # a rotation: distances kept
+    assert tuple((r + left) / 2) == pytest.approx(center, abs=tol)  # about the midpoint
 
 
 @settings(deadline=None)
@@ -92,10 +92,13 @@ def test_crop_wholly_outside_the_image_is_refused():
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    st.integers(8, 200), st.integers(8, 200),
+    st.integers(8, 200),
+    st.integers(8, 200),
     st.tuples(st.floats(0, 1), st.floats(0, 1), st.floats(0.02, 1), st.floats(0.02, 1)),
     st.one_of(st.none(), st.tuples(point, point)),
-    st.booleans(), st.sampled_from([1, 3]), st.sampled_from([32, 48, 64]),
+    st.booleans(),
+    st.sampled_from([1, 3]),
+    st.sampled_from([32, 48, 64]),
 )
 def test_face_input_always_gives_the_model_its_input(w, h, rel, eyes, enabled, channels, size):
     """Any face the detector can report (a box inside the photo, eyes anywhere, even coinciding) becomes a
@@ -147,7 +150,9 @@ filter_st = st.tuples(
 def face_with(box, model_id: str, label: str | None, probabilities) -> FaceResult:
     """A face whose expression result says `label` (None: a result without a label) with these probabilities."""
     data = {"probabilities": dict(zip(CLASSES_8, map(float, probabilities)))}
-    return FaceResult(tuple(map(float, box)), 0.9, landmarks_in(box), {"expression": ScorerResult("expression", model_id, label, data)})
+    return FaceResult(
+        tuple(map(float, box)), 0.9, landmarks_in(box), {"expression": ScorerResult("expression", model_id, label, data)}
+    )
 
 
 def build_catalog(cat: Catalog, photos) -> list[dict]:
@@ -182,11 +187,17 @@ def build_catalog(cat: Catalog, photos) -> list[dict]:
         cat.set_pick([pid], pick)
         effective = [corr if corr is not None else label for label, _, corr in faces]
         score_terms = [(1.0 if corr == "happy" else 0.0) if corr is not None else p for _, p, corr in faces]
-        model.append({
-            "path": path, "status": status, "pick": pick, "labels": effective, "taken_at": taken_at,
-            "smiles": sum(lab == "happy" for lab in effective),
-            "smile_score": sum(score_terms) / len(score_terms) if score_terms else 0.0,
-        })
+        model.append(
+            {
+                "path": path,
+                "status": status,
+                "pick": pick,
+                "labels": effective,
+                "taken_at": taken_at,
+                "smiles": sum(lab == "happy" for lab in effective),
+                "smile_score": sum(score_terms) / len(score_terms) if score_terms else 0.0,
+            }
+        )
         seen.add(path)
     return model
 
@@ -263,8 +274,10 @@ def test_corrections_survive_redetection(faces, jitter, labels):
     overlaps most when that overlap is enough."""
 
     def stored(offsets):
-        return [face_with((x + dx, y + dy, x + s + dx, y + s + dy), "m", "neutral", [1 / 8] * 8)
-                for (x, y, s), (dx, dy) in zip(faces, offsets)]
+        return [
+            face_with((x + dx, y + dy, x + s + dx, y + s + dy), "m", "neutral", [1 / 8] * 8)
+            for (x, y, s), (dx, dy) in zip(faces, offsets)
+        ]
 
     with Catalog(":memory:") as cat:
         pid = cat.record_photo(photo("/p.jpg", stored([(0, 0)] * len(faces)), size=1, content_hash="h", width=800, height=600))

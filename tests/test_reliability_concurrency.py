@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from albumsorter.core.catalog import PICK_PICKED, Catalog, PhotoFilter
-from albumsorter.core.pipeline import IndexOptions, Indexer
+from albumsorter.core.pipeline import Indexer, IndexOptions
 
 needs_models = pytest.mark.usefixtures("require_models")
 
@@ -50,7 +50,7 @@ def test_gui_and_command_line_create_a_new_catalog_at_once(tmp_path):
         barrier = threading.Barrier(4)
         errors = []
 
-        def open_it() -> None:
+        def open_it(barrier=barrier, path=path, errors=errors) -> None:
             barrier.wait()
             try:
                 with Catalog(path) as catalog:
@@ -73,9 +73,12 @@ def no_duplicates(catalog: Path) -> None:
     with sqlite3.connect(catalog) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT COUNT(*) FROM (SELECT path FROM photos GROUP BY path HAVING COUNT(*) > 1)").fetchone()[0] == 0
-        assert conn.execute(
-            "SELECT COUNT(*) FROM (SELECT photo_id, left, top, right, bottom FROM faces GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1)"
-        ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT COUNT(*) FROM (SELECT photo_id, left, top, right, bottom FROM faces GROUP BY 1, 2, 3, 4, 5 HAVING COUNT(*) > 1)"
+            ).fetchone()[0]
+            == 0
+        )
 
 
 @needs_models
@@ -122,7 +125,10 @@ def test_gui_and_command_line_on_one_catalog_at_once(photo_folder, tmp_path):
             (photo_folder / f"copy_{p.name}").write_bytes(data + b"\0")  # new content: analysed, not copied
         cli = subprocess.Popen(
             [sys.executable, "-m", "albumsorter", "index", str(photo_folder), "--catalog", str(path), "--workers", "1", "-q"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=os.environ.copy(),
         )
         ids = [p.id for p in gui.query()]
         picks = 0

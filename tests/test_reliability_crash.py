@@ -25,7 +25,7 @@ from PIL import Image, ImageOps
 
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, Catalog, PhotoFilter
 from albumsorter.core.classes import CLASSES_8
-from albumsorter.core.pipeline import IndexOptions, Indexer
+from albumsorter.core.pipeline import Indexer, IndexOptions
 from albumsorter.core.resources import expression_model_card_path
 from tests.conftest import SAMPLE_PHOTOS, SHARED_PHOTOS, require_shared
 
@@ -84,7 +84,9 @@ def counts(catalog: Path, model_id: str) -> tuple[int, int]:
     try:
         with sqlite3.connect(f"file:{catalog}?mode=ro", uri=True, timeout=1) as conn:
             photos = conn.execute("SELECT COUNT(*) FROM photos").fetchone()[0]
-            faces = conn.execute("SELECT COUNT(*) FROM face_results WHERE kind = 'expression' AND model_id = ?", (model_id,)).fetchone()[0]
+            faces = conn.execute(
+                "SELECT COUNT(*) FROM face_results WHERE kind = 'expression' AND model_id = ?", (model_id,)
+            ).fetchone()[0]
             return photos, faces
     except sqlite3.Error:  # not created yet / schema being written
         return -1, -1
@@ -157,8 +159,9 @@ def test_many_kills_at_random_points_lose_nothing(tmp_path):
             assert proc.returncode == 0, proc.stderr.read().decode()
         proc.stderr.close()
         after = counts(catalog, card["id"])
-        kill_log.append((mode, round(time.monotonic() - t0, 2), (photos_before, faces_before), after,
-                         "finished" if finished else "killed"))
+        kill_log.append(
+            (mode, round(time.monotonic() - t0, 2), (photos_before, faces_before), after, "finished" if finished else "killed")
+        )
         if after[0] <= 0:
             continue
         check_invariants(catalog, picks, corrections)
@@ -178,9 +181,23 @@ def test_many_kills_at_random_points_lose_nothing(tmp_path):
     assert sum(1 for *_, outcome in kill_log if outcome == "killed") >= KILLS // 2, kill_log
 
     final = subprocess.run(
-        [sys.executable, "-m", "albumsorter", "index", str(folder), "--catalog", str(catalog), "--workers", "2", "-q",
-         "--model", str(card_b)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "albumsorter",
+            "index",
+            str(folder),
+            "--catalog",
+            str(catalog),
+            "--workers",
+            "2",
+            "-q",
+            "--model",
+            str(card_b),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert final.returncode == 0, final.stderr
     check_invariants(catalog, picks, corrections)
@@ -193,6 +210,8 @@ def test_many_kills_at_random_points_lose_nothing(tmp_path):
         assert cat.stats()["errors"] == 0 and len(result) == total == len(reference)
         for path, ref in reference.items():
             got = result[path]
-            assert [tuple(round(v, 1) for v in f.box) for f in got.faces] == [tuple(round(v, 1) for v in f.box) for f in ref.faces]
+            assert [tuple(round(v, 1) for v in f.box) for f in got.faces] == [
+                tuple(round(v, 1) for v in f.box) for f in ref.faces
+            ]
             assert all(f.model_id == card["id"] for f in got.faces), "every face classified by the latest model"
             assert [f.predicted_label for f in got.faces] == [f.predicted_label for f in ref.faces]

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, Catalog, PhotoFilter
 from albumsorter.core.export import copy_new, export_photos, safe_name
-from albumsorter.core.pipeline import IndexOptions, Indexer
+from albumsorter.core.pipeline import Indexer, IndexOptions
 from tests.conftest import SHARED_PHOTOS, require_shared
 
 SMALL = "ageitgey__examples_obama-240p.jpg"

@@ -24,7 +24,7 @@ from albumsorter.core import analysis, pipeline
 from albumsorter.core.catalog import Catalog, PhotoFilter
 from albumsorter.core.decoding import hash_bytes
 from albumsorter.core.geometry import iou
-from albumsorter.core.pipeline import IndexOptions, Indexer
+from albumsorter.core.pipeline import Indexer, IndexOptions
 from tests.conftest import SHARED_PHOTOS, exif_stored_as, models_available, require_shared
 
 FACE_PHOTO = "linzaer__imgs_3.jpg"  # small, several faces
@@ -115,7 +115,9 @@ def build_hostile_folder(folder: Path) -> None:
     alpha = real.convert("RGBA")
     alpha.putalpha(Image.linear_gradient("L").resize(real.size))
     (folder / "alpha.png").write_bytes(encode(alpha, "PNG"))
-    (folder / "anim.gif").write_bytes(encode(small.convert("P"), "GIF", save_all=True, append_images=[small.rotate(180).convert("P")]))
+    (folder / "anim.gif").write_bytes(
+        encode(small.convert("P"), "GIF", save_all=True, append_images=[small.rotate(180).convert("P")])
+    )
     (folder / "anim.webp").write_bytes(encode(small, "WEBP", save_all=True, append_images=[small.rotate(180)], duration=100))
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.from_pillow(small).save(folder / "phone.heic", quality=70)
@@ -228,8 +230,20 @@ def test_unusual_but_valid_photo_is_indexed(hostile, name):
 
 def test_faces_are_found_in_odd_formats_and_names(hostile):
     photos = hostile[3]
-    for name in ("good.jpg", "webp_named.jpg", "cmyk.jpg", "grey16.png", "grey.jpg", "alpha.png", "phone.heic",
-                 "exif_corrupt.jpg", "ünïcödé 写真.jpg", os.fsdecode(UNDECODABLE_NAME), "anim.gif", "anim.webp"):
+    for name in (
+        "good.jpg",
+        "webp_named.jpg",
+        "cmyk.jpg",
+        "grey16.png",
+        "grey.jpg",
+        "alpha.png",
+        "phone.heic",
+        "exif_corrupt.jpg",
+        "ünïcödé 写真.jpg",
+        os.fsdecode(UNDECODABLE_NAME),
+        "anim.gif",
+        "anim.webp",
+    ):
         assert photos[name].face_count >= 1, name
     assert photos["no_faces.png"].face_count == 0 and photos["tiny.png"].face_count == 0
 
@@ -416,7 +430,9 @@ def test_cli_lists_a_photo_whose_name_is_not_utf8(tmp_path):
     for extra in ([], ["--json"]):
         proc = subprocess.run(
             [sys.executable, "-m", "albumsorter", "list", "--catalog", str(tmp_path / "c.sqlite"), *extra],
-            capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
+            capture_output=True,
+            timeout=120,
+            env={**os.environ, "PYTHONIOENCODING": "utf-8:strict"},
         )
         assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-500:]
         assert b"latin1-" in proc.stdout

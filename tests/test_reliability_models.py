@@ -20,7 +20,7 @@ from albumsorter.core import pipeline
 from albumsorter.core.catalog import Catalog
 from albumsorter.core.classify import ModelError
 from albumsorter.core.faces import DetectorError
-from albumsorter.core.pipeline import IndexOptions, Indexer
+from albumsorter.core.pipeline import Indexer, IndexOptions
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 
 pytestmark = pytest.mark.usefixtures("require_models")
@@ -56,8 +56,18 @@ def broken(tmp_path) -> dict[str, tuple[Path, str]]:
     return cases
 
 
-CASES = ("model_missing", "model_empty", "model_garbage", "model_truncated", "model_card_mismatch",
-         "model_card_channels_mismatch", "card_not_json", "card_wrong_classes", "card_missing_fields", "card_missing")
+CASES = (
+    "model_missing",
+    "model_empty",
+    "model_garbage",
+    "model_truncated",
+    "model_card_mismatch",
+    "model_card_channels_mismatch",
+    "card_not_json",
+    "card_wrong_classes",
+    "card_missing_fields",
+    "card_missing",
+)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -88,7 +98,10 @@ def test_indexer_refuses_a_broken_face_detector(case, tmp_path, photo_folder):
 def cli_index(folder: Path, catalog: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "albumsorter", "index", str(folder), "--catalog", str(catalog), *extra],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -65,7 +65,9 @@ def test_bystanders_leave_the_scores_and_everyone_smiling(cat):
 
 def test_strictness_filters_borderline_smiles(cat):
     cat.record_photo(photo("/p/sure.jpg", [face((100, 100, 300, 300), "happy", 0.97), face((320, 100, 520, 300), "happy", 0.9)]))
-    cat.record_photo(photo("/p/borderline.jpg", [face((100, 100, 300, 300), "happy", 0.97), face((320, 100, 520, 300), "happy", 0.51)]))
+    cat.record_photo(
+        photo("/p/borderline.jpg", [face((100, 100, 300, 300), "happy", 0.97), face((320, 100, 520, 300), "happy", 0.51)])
+    )
     cat.record_photo(photo("/p/faint.jpg", [face((100, 100, 300, 300), "happy", 0.97),
                                             face((320, 100, 520, 300), None, probabilities=[0, 0, 0, 0, 0.4, 0.6, 0, 0])]))  # fmt: skip
     names = {s: sorted(p.name for p in cat.query(PhotoFilter(everyone_smiling=s))) for s in ("relaxed", "normal", "strict")}
@@ -141,7 +143,11 @@ def test_face_and_rate_commands_end_to_end(tmp_path):
     by_id = {f["id"]: f for f in after["faces"]}
     assert by_id[first]["ignored"] and not by_id[first]["subject"]
     assert by_id[faces[1]["id"]]["label"] == "surprise" and by_id[faces[1]["id"]]["corrected"]
-    assert by_id[added_id]["added"] and by_id[added_id]["label"] and sum(by_id[added_id]["probabilities"].values()) == pytest.approx(1, abs=0.01)
+    assert (
+        by_id[added_id]["added"]
+        and by_id[added_id]["label"]
+        and sum(by_id[added_id]["probabilities"].values()) == pytest.approx(1, abs=0.01)
+    )
     assert after["rating"] == 4 and after["face_count"] == 3
     # Kept across a forced re-detection (the detector settings change).
     assert run_cli("index", str(folder), "--catalog", catalog, "-q", "--detect-size", "900").returncode == 0

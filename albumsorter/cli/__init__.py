@@ -26,7 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Find the photos worth keeping by reading the faces in them. Without a command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"AlbumSorter {__version__}")
-    parser.add_argument("--self-test", action="store_true", help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for room in (indexing, photos, faces, sidecars):
         room.add_commands(sub)

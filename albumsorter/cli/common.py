@@ -53,9 +53,18 @@ def catalog_opts(p: argparse.ArgumentParser, folder: bool = True) -> None:
 def pipeline_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=0, metavar="N", help="worker threads (default: one per core)")
     p.add_argument("--model", metavar="CARD", help="expression model card (.json) instead of the default in models/")
-    p.add_argument("--preprocessing", choices=("model", "on", "off"), default="model",
-                   help="thesis pre-processing (CLAHE, rotation, crop): as the model was trained (default), or force on/off")
-    p.add_argument("--detect-size", type=int, metavar="PX", help="long side photos are decoded to for detection (default 1024; larger finds a few more tiny faces, slower)")
+    p.add_argument(
+        "--preprocessing",
+        choices=("model", "on", "off"),
+        default="model",
+        help="thesis pre-processing (CLAHE, rotation, crop): as the model was trained (default), or force on/off",
+    )
+    p.add_argument(
+        "--detect-size",
+        type=int,
+        metavar="PX",
+        help="long side photos are decoded to for detection (default 1024; larger finds a few more tiny faces, slower)",
+    )
 
 
 def index_options(args: argparse.Namespace):

@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 
 from albumsorter.cli.common import (
-    EXIT_MODEL, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, CliError, catalog_opts, catalog_path, index_options, open_catalog, pipeline_opts,
+    EXIT_MODEL,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_USAGE,
+    CliError,
+    catalog_opts,
+    catalog_path,
+    index_options,
+    open_catalog,
+    pipeline_opts,
 )  # fmt: skip
 
 
@@ -104,7 +113,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(func=lambda a, i=ignored: cmd_ignore(a, i))
     p = verbs.add_parser("label", help="correct a face's expression ('model' goes back to the model's)")
     p.add_argument("face_id", type=int, metavar="FACE_ID")
-    p.add_argument("expression", metavar="EXPRESSION", help="anger, contempt, disgust, fear, happy, neutral, sad, surprise, or model")
+    p.add_argument(
+        "expression", metavar="EXPRESSION", help="anger, contempt, disgust, fear, happy, neutral, sad, surprise, or model"
+    )
     catalog_opts(p)
     p.set_defaults(func=cmd_label)
     p = verbs.add_parser("add", help="add a face the detector missed; prints its id")

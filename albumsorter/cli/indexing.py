@@ -8,8 +8,19 @@ import sys
 from pathlib import Path
 
 from albumsorter.cli.common import (
-    EXIT_INTERRUPTED, EXIT_MODEL, EXIT_NOT_FOUND, EXIT_OK, EXIT_PHOTO_ERRORS, EXIT_USAGE, CliError, catalog_opts, catalog_path,
-    index_options, make_indexer, open_catalog, pipeline_opts,
+    EXIT_INTERRUPTED,
+    EXIT_MODEL,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_PHOTO_ERRORS,
+    EXIT_USAGE,
+    CliError,
+    catalog_opts,
+    catalog_path,
+    index_options,
+    make_indexer,
+    open_catalog,
+    pipeline_opts,
 )  # fmt: skip
 
 
@@ -35,7 +46,9 @@ def _format_summary(summary, stats: dict) -> str:
         f"Photos:      {stats['photos']} indexed in the catalog ({summary.indexed} analysed now, "
         f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.copied} copies, {summary.reclassified} reclassified)",
         f"Faces:       {stats['faces']} in the catalog ({summary.faces_found} found now)",
-        "Expressions: " + ", ".join(f"{k} {v}" for k, v in stats["labels"].items() if v) if stats["faces"] else "Expressions: none",
+        "Expressions: " + ", ".join(f"{k} {v}" for k, v in stats["labels"].items() if v)
+        if stats["faces"]
+        else "Expressions: none",
         f"Errors:      {stats['errors']} photos could not be read" + (f" ({len(summary.errors)} now)" if summary.errors else ""),
         f"Gone:        {stats['gone']} photos no longer on disk" if stats["gone"] else None,
         f"Time:        {summary.elapsed:.1f} s, {summary.photos_per_second:.1f} photos/s",
@@ -58,6 +71,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar, update = _progress_bar()
         control = RunControl()
         try:
+
             def waiting() -> None:
                 print("waiting for another AlbumSorter run on this catalog to finish…", file=sys.stderr)
 
@@ -79,7 +93,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             print(f"error: {path}: {reason}", file=sys.stderr)
     sidecars_failed = sidecar_summary is not None and sidecars.report(sidecar_summary, "read", quiet=args.quiet) != EXIT_OK
     if summary.errors:
-        print(f"{len(summary.errors)} photos could not be read; they are recorded in the catalog and were skipped", file=sys.stderr)
+        print(
+            f"{len(summary.errors)} photos could not be read; they are recorded in the catalog and were skipped", file=sys.stderr
+        )
         return EXIT_PHOTO_ERRORS
     return EXIT_PHOTO_ERRORS if sidecars_failed else EXIT_OK
 
@@ -113,7 +129,17 @@ def cmd_gui(args: argparse.Namespace) -> int:
         if not args.folder:
             raise CliError("no screen to open the window on; to index from here: albumsorter index FOLDER", EXIT_USAGE)
         print("No screen to open the window on: indexing from the command line instead.", file=sys.stderr)
-        return cmd_index(argparse.Namespace(folder=args.folder, catalog=args.catalog, workers=0, quiet=False, preprocessing="model", model=None, detect_size=None))
+        return cmd_index(
+            argparse.Namespace(
+                folder=args.folder,
+                catalog=args.catalog,
+                workers=0,
+                quiet=False,
+                preprocessing="model",
+                model=None,
+                detect_size=None,
+            )
+        )
     try:
         from albumsorter._qt.app import run_app
     except ImportError as exc:
@@ -133,7 +159,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="time the pipeline per stage on a folder (uses a temporary catalog)")
     p.add_argument("folder", metavar="FOLDER")
     pipeline_opts(p)
-    p.add_argument("--upscale", type=float, metavar="MP", help="first make copies of the photos upscaled to MP megapixels (e.g. 12)")
+    p.add_argument(
+        "--upscale", type=float, metavar="MP", help="first make copies of the photos upscaled to MP megapixels (e.g. 12)"
+    )
     p.add_argument("--no-baseline", action="store_true", help="skip timing a plain full-resolution Pillow decode")
     p.set_defaults(func=cmd_bench)
 

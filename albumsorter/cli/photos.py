@@ -7,7 +7,16 @@ import json
 import sys
 from pathlib import Path
 
-from albumsorter.cli.common import EXIT_NOT_FOUND, EXIT_OK, EXIT_PHOTO_ERRORS, EXIT_USAGE, CliError, catalog_opts, catalog_path, open_catalog
+from albumsorter.cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_PHOTO_ERRORS,
+    EXIT_USAGE,
+    CliError,
+    catalog_opts,
+    catalog_path,
+    open_catalog,
+)
 
 
 def filter_from_args(args: argparse.Namespace):
@@ -70,7 +79,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         if args.faces:
             for n, f in enumerate(p.faces, 1):
                 top = sorted(f.probabilities.items(), key=lambda kv: -kv[1])[:3]
-                flags = [t for t, on in (("corrected", f.corrected), ("ignored", f.ignored), ("bystander", not f.subject and not f.ignored), ("added", f.manual)) if on]
+                flags = [
+                    t
+                    for t, on in (
+                        ("corrected", f.corrected),
+                        ("ignored", f.ignored),
+                        ("bystander", not f.subject and not f.ignored),
+                        ("added", f.manual),
+                    )
+                    if on
+                ]
                 flag = f" ({', '.join(flags)})" if flags else ""
                 print(f"       {n:2d}. face {f.id}: {f.label}{flag}: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     print(f"{len(photos)} photos", file=sys.stderr)
@@ -132,7 +150,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for name in ("list", "query"):
         p = sub.add_parser(name, help="list indexed photos matching filters" + (" (same as list)" if name == "query" else ""))
         catalog_opts(p)
-        p.add_argument("--emotion", action="append", metavar="CLASS", help="a face shows this expression (repeatable: any of them)")
+        p.add_argument(
+            "--emotion", action="append", metavar="CLASS", help="a face shows this expression (repeatable: any of them)"
+        )
         p.add_argument("--group", action="append", choices=("positive", "neutral", "negative"), help="a face is in this group")
         p.add_argument("--all-faces", action="store_true", help="every face that counts (not just one) matches --emotion/--group")
         p.add_argument("--everyone-smiling", nargs="?", const="normal", choices=[s.value for s in Strictness], metavar="STRICTNESS",
@@ -156,7 +176,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--json", action="store_true", help="JSON array, one object per photo, for scripts")
         p.set_defaults(func=cmd_list)
 
-    for name, state, text in (("pick", 1, "mark photos as picks"), ("reject", -1, "mark photos as rejects"), ("unflag", 0, "clear pick/reject")):
+    for name, state, text in (
+        ("pick", 1, "mark photos as picks"),
+        ("reject", -1, "mark photos as rejects"),
+        ("unflag", 0, "clear pick/reject"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("photos", nargs="+", metavar="PHOTO")
         catalog_opts(p)

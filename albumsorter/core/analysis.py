@@ -11,7 +11,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +46,16 @@ class PhotoAnalysis:
     def indexed_photo(self, detector_id: str) -> IndexedPhoto:
         e = self.entry
         return IndexedPhoto(
-            str(e.path), e.size, e.mtime_ns, self.content_hash, self.format, self.width, self.height, self.taken_at, detector_id, self.faces
+            str(e.path),
+            e.size,
+            e.mtime_ns,
+            self.content_hash,
+            self.format,
+            self.width,
+            self.height,
+            self.taken_at,
+            detector_id,
+            self.faces,
         )
 
 

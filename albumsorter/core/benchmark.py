@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 
 from albumsorter.core.catalog import Catalog
-from albumsorter.core.pipeline import STAGES, IndexOptions, Indexer
+from albumsorter.core.pipeline import STAGES, Indexer, IndexOptions
 from albumsorter.core.scanning import looks_like_photo, walk_files
 
 
@@ -73,7 +73,9 @@ def run_benchmark(folder: Path, options: IndexOptions, upscale_mp: float | None 
                 catalog.conn.execute("DELETE FROM photos")
                 summary = indexer.run(source)
                 n = max(1, summary.indexed + len(summary.errors))
-                lines.append(f"\nPipeline with {workers} worker(s): {summary.indexed} photos, {summary.faces_found} faces, {len(summary.errors)} errors")
+                lines.append(
+                    f"\nPipeline with {workers} worker(s): {summary.indexed} photos, {summary.faces_found} faces, {len(summary.errors)} errors"
+                )
                 stages = [*STAGES, *(s for s in summary.stage_seconds if s not in STAGES)]  # scorers add their own
                 per_stage = {s: 1000.0 * summary.stage_seconds.get(s, 0.0) / n for s in stages}
                 for stage in stages:

@@ -214,6 +214,17 @@ def sniff(head: bytes) -> str | None:
         return "BMP"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "GIF"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"):
+    if head[4:8] == b"ftyp" and head[8:12] in (
+        b"heic",
+        b"heix",
+        b"hevc",
+        b"hevx",
+        b"heim",
+        b"heis",
+        b"mif1",
+        b"msf1",
+        b"avif",
+        b"avis",
+    ):
         return "HEIF"
     return None

@@ -15,11 +15,12 @@ import numpy as np
 from albumsorter.core.face import FaceResult, Landmarks
 from albumsorter.core.resources import detector_model_path
 
+
 class DetectorError(RuntimeError):
     """The detector model is missing or cannot be loaded."""
 
 
-def _close_before_shutdown(close_ref: "weakref.WeakMethod") -> None:
+def _close_before_shutdown(close_ref: weakref.WeakMethod) -> None:
     """Run the (weakly held) close method at exit while MediaPipe's dispatcher threads still work: its own finaliser fails noisily
     later in shutdown. Thread-exit hooks run before `atexit` ones, newest first, so this one precedes the
     thread pool's that MediaPipe registered on import."""
@@ -112,7 +113,7 @@ class FaceDetector:
             except RuntimeError:
                 pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
 
-    def __enter__(self) -> "FaceDetector":
+    def __enter__(self) -> FaceDetector:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -59,7 +59,7 @@ class RunLock:
         self._fd: int | None = None
         self.acquired = False
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         told = False
         while not _try_lock(self._fd):

@@ -159,12 +159,20 @@ class Indexer:
             key = str(entry.path)
             seen.add(key)
             state = known.get(key)
-            if state and state[1] == entry.size and state[2] == entry.mtime_ns and state[3] != STATUS_GONE and (
-                state[3] == "error" or state[4] == self.analyzer.detector_id
+            if (
+                state
+                and state[1] == entry.size
+                and state[2] == entry.mtime_ns
+                and state[3] != STATUS_GONE
+                and (state[3] == "error" or state[4] == self.analyzer.detector_id)
             ):
                 summary.unchanged += 1
                 continue
-            if entry.size != BROKEN_LINK_SIZE and entry.path.suffix.lower() not in PHOTO_EXTENSIONS and not looks_like_photo(entry.path):
+            if (
+                entry.size != BROKEN_LINK_SIZE
+                and entry.path.suffix.lower() not in PHOTO_EXTENSIONS
+                and not looks_like_photo(entry.path)
+            ):
                 continue  # not a photo and not pretending to be one
             todo.append(entry)
 
@@ -271,7 +279,7 @@ class Indexer:
                 summary.moved += 1
                 known.pop(old_path, None)
                 return photo_id
-        for photo_id, old_path, status in self.catalog.photos_by_hash(content_hash):
+        for photo_id, _, status in self.catalog.photos_by_hash(content_hash):
             if status == "ok":
                 summary.copied += 1
                 return self.catalog.copy_photo(photo_id, str(entry.path), entry.size, entry.mtime_ns)

@@ -57,7 +57,7 @@ class PreprocessConfig:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PreprocessConfig":
+    def from_dict(cls, data: dict) -> PreprocessConfig:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
 
@@ -116,7 +116,9 @@ def rotation_matrix(center: Point, angle_deg: float) -> np.ndarray:
 def rotate_image(image: np.ndarray, center: Point, angle_deg: float) -> np.ndarray:
     """Rotate about `center`, keeping the image size; pixels from outside are edge-replicated."""
     h, w = image.shape[:2]
-    out = cv2.warpAffine(image, rotation_matrix(center, angle_deg), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.warpAffine(
+        image, rotation_matrix(center, angle_deg), (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return out.reshape(image.shape)
 
 
@@ -155,7 +157,7 @@ def crop_with_padding(image: np.ndarray, box: Box) -> np.ndarray:
     pad_r, pad_b = max(0, right - w), max(0, bottom - h)
     if right <= 0 or bottom <= 0 or left >= w or top >= h:
         raise ValueError(f"crop box {box} lies outside the {w}x{h} image")
-    inner = image[max(0, top):min(h, bottom), max(0, left):min(w, right)]
+    inner = image[max(0, top) : min(h, bottom), max(0, left) : min(w, right)]
     if inner.size == 0:
         raise ValueError(f"crop box {box} lies outside the {w}x{h} image")
     if pad_l or pad_t or pad_r or pad_b:

@@ -116,9 +116,7 @@ def mutate(data: bytes, ops: list[tuple[int, int, int]]) -> bytes:
 def mutation_ops():
     from hypothesis import strategies as st
 
-    return st.lists(
-        st.tuples(st.integers(0, 6), st.integers(0, 1 << 20), st.integers(0, 255)), min_size=1, max_size=8
-    )
+    return st.lists(st.tuples(st.integers(0, 6), st.integers(0, 1 << 20), st.integers(0, 255)), min_size=1, max_size=8)
 
 
 # --- the property ---------------------------------------------------------------------------------
@@ -166,8 +164,7 @@ def run_hypothesis(seconds: float, findings: Findings, seed: int = 0) -> None:
     seeds = list(make_seeds().values())
     deadline = time.monotonic() + seconds
 
-    @settings(max_examples=10**9, deadline=None, database=None, derandomize=False,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=10**9, deadline=None, database=None, derandomize=False, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(seeds), mutation_ops())
     def prop(data, ops):
         if time.monotonic() > deadline:
@@ -189,9 +186,14 @@ def run_atheris(seconds: float, findings: Findings, workdir: Path, on_done) -> N
     import atheris
 
     with atheris.instrument_imports():
+        import PIL.BmpImagePlugin
+        import PIL.GifImagePlugin
         import PIL.Image  # noqa: F401 - instrument Pillow's Python parsers for coverage feedback
-        import PIL.JpegImagePlugin, PIL.PngImagePlugin, PIL.GifImagePlugin, PIL.TiffImagePlugin  # noqa: F401,E401
-        import PIL.WebPImagePlugin, PIL.BmpImagePlugin, PIL.ImageOps  # noqa: F401,E401
+        import PIL.ImageOps
+        import PIL.JpegImagePlugin  # noqa: F401,E401
+        import PIL.PngImagePlugin
+        import PIL.TiffImagePlugin
+        import PIL.WebPImagePlugin  # noqa: F401,E401
     corpus = workdir / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for name, data in make_seeds().items():
@@ -206,8 +208,15 @@ def run_atheris(seconds: float, findings: Findings, workdir: Path, on_done) -> N
             on_done()
             os._exit(1 if findings.by_key else 0)
 
-    args = [sys.argv[0], str(corpus), f"-max_total_time={int(seconds) + 60}", "-rss_limit_mb=3072", "-timeout=20",
-            "-max_len=65536", f"-artifact_prefix={workdir}/"]
+    args = [
+        sys.argv[0],
+        str(corpus),
+        f"-max_total_time={int(seconds) + 60}",
+        "-rss_limit_mb=3072",
+        "-timeout=20",
+        "-max_len=65536",
+        f"-artifact_prefix={workdir}/",
+    ]
     atheris.Setup(args, one)
     atheris.Fuzz()
 
@@ -234,11 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     start = time.monotonic()
 
     def report() -> None:
-        out = {"engine": engine, "seconds": round(time.monotonic() - start, 1), "inputs": findings.runs,
-               "findings": findings.by_key}
+        out = {
+            "engine": engine,
+            "seconds": round(time.monotonic() - start, 1),
+            "inputs": findings.runs,
+            "findings": findings.by_key,
+        }
         args.findings.write_text(json.dumps(out, indent=2))
-        print(f"{engine}: {findings.runs} inputs in {out['seconds']} s, {len(findings.by_key)} distinct findings "
-              f"-> {args.findings}", file=sys.stderr)
+        print(
+            f"{engine}: {findings.runs} inputs in {out['seconds']} s, {len(findings.by_key)} distinct findings "
+            f"-> {args.findings}",
+            file=sys.stderr,
+        )
 
     if engine == "atheris":
         run_atheris(args.seconds, findings, args.workdir, report)

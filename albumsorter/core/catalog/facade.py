@@ -23,7 +23,15 @@ import albumsorter.core.catalog.db as db
 import albumsorter.core.catalog.faces as face_store
 import albumsorter.core.catalog.sidecar_state as sidecar_state
 from albumsorter.core.catalog.filters import PhotoFilter
-from albumsorter.core.catalog.records import MAX_RATING, PHOTO_COLUMNS, FaceRecord, IndexedPhoto, PhotoRecord, PhotoStatus, PickState
+from albumsorter.core.catalog.records import (
+    MAX_RATING,
+    PHOTO_COLUMNS,
+    FaceRecord,
+    IndexedPhoto,
+    PhotoRecord,
+    PhotoStatus,
+    PickState,
+)
 from albumsorter.core.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from albumsorter.core.classes import CLASSES_8, canonical_class
 from albumsorter.core.face import FaceResult, ScorerResult
@@ -120,7 +128,8 @@ class Catalog:
         with self.transaction():
             v = db.to_db(value)
             self.conn.execute(
-                f"INSERT INTO meta(key, value) VALUES (?, {db.mark(v)}) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, v)
+                f"INSERT INTO meta(key, value) VALUES (?, {db.mark(v)}) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, v),
             )
 
     # --- reads used by indexing ---
@@ -170,7 +179,9 @@ class Catalog:
         return photo_id
 
     def record_error(self, path: str, size: int, mtime_ns: int, reason: str) -> int:
-        values = dict(path=path, size=size, mtime_ns=mtime_ns, status=PhotoStatus.ERROR.value, error=reason, indexed_at=time.time())
+        values = dict(
+            path=path, size=size, mtime_ns=mtime_ns, status=PhotoStatus.ERROR.value, error=reason, indexed_at=time.time()
+        )
         with self.transaction():
             photo_id = self._photo_id(path)
             if photo_id is None:
@@ -179,7 +190,8 @@ class Catalog:
             # Detected faces of an earlier good version are dropped, corrections stay (unlinked) with the photo;
             # faces the user drew stay for when the photo reads again.
             self.conn.execute(
-                "UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id IN (SELECT id FROM faces WHERE manual = 0)", (photo_id,)
+                "UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id IN (SELECT id FROM faces WHERE manual = 0)",
+                (photo_id,),
             )
             self.conn.execute("DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,))
             face_store.refresh_scores(self.conn, [photo_id])
@@ -205,7 +217,14 @@ class Catalog:
         with self.transaction():
             cursor = self.conn.execute("SELECT * FROM photos WHERE id = ?", (source_id,))
             values: dict[str, Any] = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
-            values.update(path=new_path, size=size, mtime_ns=mtime_ns, pick=int(PickState.UNFLAGGED), pick_changed_at=None, indexed_at=time.time())
+            values.update(
+                path=new_path,
+                size=size,
+                mtime_ns=mtime_ns,
+                pick=int(PickState.UNFLAGGED),
+                pick_changed_at=None,
+                indexed_at=time.time(),
+            )
             # The copy's own choices start blank (rating, and what its own sidecar says).
             values.update(rating=0, rating_changed_at=None, sidecar_rating=None, sidecar_pick=None, sidecar_mtime=None)
             values.pop("id")
@@ -223,7 +242,9 @@ class Catalog:
             n = 0
             for path in paths:
                 v = db.to_db(path)
-                n += self.conn.execute(f"UPDATE photos SET status = 'gone' WHERE path = {db.mark(v)} AND status != 'gone'", (v,)).rowcount
+                n += self.conn.execute(
+                    f"UPDATE photos SET status = 'gone' WHERE path = {db.mark(v)} AND status != 'gone'", (v,)
+                ).rowcount
         return n
 
     def store_results(self, results: Iterable[tuple[int, ScorerResult]]) -> None:
@@ -258,7 +279,7 @@ class Catalog:
         self._edit_face(face_id, label=canonical_class(label) if label is not None else None)
 
     def set_ignored(self, face_id: int, ignored: bool) -> None:
-        """"Not a person in this photo": the face stays, marked, and leaves the photo's scores. Kept like a
+        """ "Not a person in this photo": the face stays, marked, and leaves the photo's scores. Kept like a
         correction (follows the face through re-detection)."""
         self._edit_face(face_id, ignored=bool(ignored))
 
@@ -319,7 +340,9 @@ class Catalog:
         with self.transaction():
             now = time.time()
             return sum(
-                self.conn.execute("UPDATE photos SET rating = ?, rating_changed_at = ? WHERE id = ?", (int(rating), now, pid)).rowcount
+                self.conn.execute(
+                    "UPDATE photos SET rating = ?, rating_changed_at = ? WHERE id = ?", (int(rating), now, pid)
+                ).rowcount
                 for pid in list(photo_ids)
             )
 

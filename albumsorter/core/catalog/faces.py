@@ -36,7 +36,10 @@ def refresh_scores(conn: sqlite3.Connection, photo_ids: Iterable[int]) -> None:
         terms = [(1.0 if r[7] == "happy" else 0.0) if r[8] else r[9] for r in subjects]
         terms = [t for t in terms if t is not None]
         score = sum(terms) / len(terms) if terms else 0.0
-        conn.execute("UPDATE photos SET face_count = ?, smile_count = ?, smile_score = ? WHERE id = ?", (len(subjects), smiles, score, photo_id))
+        conn.execute(
+            "UPDATE photos SET face_count = ?, smile_count = ?, smile_score = ? WHERE id = ?",
+            (len(subjects), smiles, score, photo_id),
+        )
 
 
 def store_results(conn: sqlite3.Connection, face_id: int, results: Iterable[ScorerResult]) -> None:
@@ -55,7 +58,14 @@ def insert_face(conn: sqlite3.Connection, photo_id: int, face: FaceResult, manua
     idx = conn.execute("SELECT COALESCE(MAX(idx), -1) + 1 FROM faces WHERE photo_id = ?", (photo_id,)).fetchone()[0]
     face_id = conn.execute(
         "INSERT INTO faces (photo_id, idx, left, top, right, bottom, score, landmarks, manual) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (photo_id, idx, *(float(v) for v in face.box), float(face.score), json.dumps(face.landmarks.to_dict(), separators=(",", ":")), int(manual)),
+        (
+            photo_id,
+            idx,
+            *(float(v) for v in face.box),
+            float(face.score),
+            json.dumps(face.landmarks.to_dict(), separators=(",", ":")),
+            int(manual),
+        ),
     ).lastrowid
     assert face_id is not None
     store_results(conn, face_id, face.results.values())
@@ -75,17 +85,28 @@ def replace_faces(conn: sqlite3.Connection, photo_id: int, faces: Sequence[FaceR
     one is dropped: the user's box wins); each correction or ignore moves to the face it overlaps most
     (IoU >= RELINK_IOU) or stays with the photo, unlinked. Returns the new face ids in `faces` order (None for a
     detection dropped for a face the user added)."""
-    old_corrections = conn.execute("SELECT id, left, top, right, bottom FROM corrections WHERE photo_id = ?", (photo_id,)).fetchall()
-    manual = conn.execute("SELECT id, left, top, right, bottom FROM faces WHERE photo_id = ? AND manual = 1", (photo_id,)).fetchall()
-    conn.execute("UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id NOT IN (SELECT id FROM faces WHERE manual = 1)", (photo_id,))
-    conn.execute("DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,))  # their results go with them (ON DELETE CASCADE)
+    old_corrections = conn.execute(
+        "SELECT id, left, top, right, bottom FROM corrections WHERE photo_id = ?", (photo_id,)
+    ).fetchall()
+    manual = conn.execute(
+        "SELECT id, left, top, right, bottom FROM faces WHERE photo_id = ? AND manual = 1", (photo_id,)
+    ).fetchall()
+    conn.execute(
+        "UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id NOT IN (SELECT id FROM faces WHERE manual = 1)",
+        (photo_id,),
+    )
+    conn.execute(
+        "DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,)
+    )  # their results go with them (ON DELETE CASCADE)
     new_ids: list[int | None] = []
     for face in faces:
         if any(iou(face.box, m[1:]) >= MANUAL_WINS_IOU for m in manual):
             new_ids.append(None)
             continue
         new_ids.append(insert_face(conn, photo_id, face))
-    linked = {r[0] for r in conn.execute("SELECT face_id FROM corrections WHERE photo_id = ? AND face_id IS NOT NULL", (photo_id,))}
+    linked = {
+        r[0] for r in conn.execute("SELECT face_id FROM corrections WHERE photo_id = ? AND face_id IS NOT NULL", (photo_id,))
+    }
     candidates = [(fid, tuple(float(v) for v in f.box)) for fid, f in zip(new_ids, faces) if fid is not None]
     for corr_id, *corr_box in old_corrections:
         if conn.execute("SELECT face_id FROM corrections WHERE id = ?", (corr_id,)).fetchone()[0] is not None:
@@ -125,8 +146,16 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
         for face_id, photo_id, left, top, right, bottom, score, landmarks, correction, ignored, manual, subject in faces:
             out.setdefault(photo_id, []).append(
                 FaceRecord(
-                    face_id, photo_id, (left, top, right, bottom), score, Landmarks.from_dict(json.loads(landmarks)),
-                    results.get(face_id, {}), correction, bool(ignored), bool(manual), bool(subject),
+                    face_id,
+                    photo_id,
+                    (left, top, right, bottom),
+                    score,
+                    Landmarks.from_dict(json.loads(landmarks)),
+                    results.get(face_id, {}),
+                    correction,
+                    bool(ignored),
+                    bool(manual),
+                    bool(subject),
                 )
             )
     return out
@@ -163,4 +192,14 @@ def corrected_faces(conn: sqlite3.Connection) -> list[dict]:
     return out
 
 
-__all__ = ["EXPRESSION", "corrected_faces", "faces_needing", "insert_face", "read_faces", "refresh_scores", "renumber", "replace_faces", "store_results"]
+__all__ = [
+    "EXPRESSION",
+    "corrected_faces",
+    "faces_needing",
+    "insert_face",
+    "read_faces",
+    "refresh_scores",
+    "renumber",
+    "replace_faces",
+    "store_results",
+]

@@ -84,7 +84,11 @@ class PhotoFilter:
         if self.min_rating is not None:
             clauses.append("p.rating >= ?")
             params.append(int(self.min_rating))
-        for column, op, value in (("face_count", ">=", self.min_faces), ("face_count", "<=", self.max_faces), ("smile_count", ">=", self.min_smiles)):
+        for column, op, value in (
+            ("face_count", ">=", self.min_faces),
+            ("face_count", "<=", self.max_faces),
+            ("smile_count", ">=", self.min_smiles),
+        ):
             if value is not None:
                 clauses.append(f"p.{column} {op} ?")
                 params.append(int(value))

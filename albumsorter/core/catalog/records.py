@@ -118,5 +118,7 @@ class PhotoRecord:
         return Path(self.path).name
 
 
-PHOTO_COLUMNS = "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score, p.rating"
+PHOTO_COLUMNS = (
+    "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score, p.rating"
+)
 MAX_RATING = 5

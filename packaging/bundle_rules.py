@@ -83,7 +83,7 @@ EXCLUDED_MODULES = [
 ]
 
 # Top-level names that must not be in a finished bundle at all (build.py checks; the test asserts).
-FORBIDDEN_IN_BUNDLE = ["tensorflow", "tensorboard", "keras", "tf_keras", "jax", "jaxlib", "torch", "matplotlib", "scipy"]
+FORBIDDEN_IN_BUNDLE = ["tensorflow", "tensorboard", "keras", "tf_keras", "jax", "jaxlib", "torch", "matplotlib", "scipy", "ray", "pyarrow", "onnxruntime"]
 
 
 def keep_module(name: str) -> bool:

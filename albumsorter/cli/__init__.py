@@ -3,7 +3,8 @@
 Exit codes: 0 all fine; 1 the run finished but some photos could not be read (listed); 2 bad usage;
 3 folder or file not found; 4 a model file is missing or broken; 5 the catalog cannot be used;
 130 interrupted (the catalog stays consistent, the next run resumes). Each room registers its commands:
-`indexing` (index, bench, gui), `photos` (list, pick, rate, export, errors), `faces`, `sidecars`, and the batch job.
+`indexing` (index, bench, gui), `photos` (list, pick, rate, export, errors), `faces`, `people`, `sidecars`, and the
+batch job.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from albumsorter.cli import faces, indexing, photos, sidecars
+from albumsorter.cli import faces, groups, indexing, people, photos, sidecars
 from albumsorter.cli.common import EXIT_INTERRUPTED, EXIT_OK, CliError
 
 __all__ = ["build_parser", "main"]
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for room in (indexing, photos, faces, sidecars):
+    for room in (indexing, photos, faces, groups, people, sidecars):
         room.add_commands(sub)
     add_batch_commands(sub)
     return parser

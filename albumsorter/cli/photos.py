@@ -38,10 +38,15 @@ def filter_from_args(args: argparse.Namespace):
         min_smiles=args.min_smiles,
         everyone_smiling=args.everyone_smiling,
         min_rating=args.min_rating,
+        eyes_open=args.eyes_open,
+        eyes_closed=args.eyes_closed,
+        sharp=args.sharp,
+        keepers=args.keepers,
         picks=picks,
         errors=args.errors,
         include_gone=args.include_gone,
         name_contains=args.name,
+        person=args.person,
         sort=args.sort,
         descending=True if args.desc else (False if args.asc else None),
         limit=args.limit,
@@ -161,12 +166,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--max-faces", type=int, metavar="N")
         p.add_argument("--min-smiles", type=int, metavar="N", help="at least N smiling (happy) faces")
         p.add_argument("--min-rating", type=_stars, metavar="STARS", help="rated at least STARS (1-5)")
+        p.add_argument("--eyes-open", action="store_true", help="every face that counts has its eyes open")
+        p.add_argument("--eyes-closed", action="store_true", help="someone's eyes are closed")
+        p.add_argument("--sharp", action="store_true", help="the faces (or the photo, without faces) are in focus")
+        p.add_argument("--keepers", action="store_true", help="only the best photo of each burst / group of near-duplicates")
         p.add_argument("--picked", action="store_true", help="picked photos")
         p.add_argument("--rejected", action="store_true", help="rejected photos")
         p.add_argument("--unflagged", action="store_true", help="neither picked nor rejected")
         p.add_argument("--errors", action="store_true", help="only photos that could not be read, with the reason")
         p.add_argument("--include-gone", action="store_true", help="also photos no longer on disk")
         p.add_argument("--name", metavar="TEXT", help="path contains TEXT")
+        p.add_argument("--person", metavar="NAME", help="this person is in the photo (a name, or an id: people list)")
         p.add_argument("--sort", choices=tuple(SORTS), default="name")
         order = p.add_mutually_exclusive_group()
         order.add_argument("--desc", action="store_true", help="descending order")

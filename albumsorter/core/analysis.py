@@ -21,6 +21,7 @@ from albumsorter.core.decoding import DecodedPhoto, PhotoError, ReadError, decod
 from albumsorter.core.detection import DetectionSettings, find_faces
 from albumsorter.core.face import Box, FaceResult, Landmarks, ScorerResult
 from albumsorter.core.faces import FaceDetector
+from albumsorter.core.photo_measures import PhotoMeasures, measure_photo
 from albumsorter.core.geometry import iou
 from albumsorter.core.preprocess import PreprocessConfig
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
@@ -39,6 +40,7 @@ class PhotoAnalysis:
     height: int = 0
     taken_at: str | None = None
     faces: list[FaceResult] = field(default_factory=list)
+    measures: PhotoMeasures | None = None  # sharpness, exposure, grouping signature
     error: str | None = None
     retry_next_run: bool = False  # a read error: try again even if the file looks unchanged
     seconds: dict[str, float] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class PhotoAnalysis:
             self.taken_at,
             detector_id,
             self.faces,
+            self.measures,
         )
 
 
@@ -137,8 +140,10 @@ class Analyzer:
             data = read_file(entry.path)
             t = _tick(result.seconds, "read", t)
             photo = decode(data, self.detection.max_side)
-            del data
             t = _tick(result.seconds, "decode", t)
+            result.measures = measure_photo(photo.rgb, data)
+            del data
+            t = _tick(result.seconds, "measure", t)
             detector, scorers = self.models()
             faces = find_faces(detector, photo.rgb, self.detection)
             _tick(result.seconds, "detect", t)
@@ -157,18 +162,28 @@ class Analyzer:
         result.faces = [face.scaled(photo.scale) for face in faces]  # stored in full-resolution upright pixels
         return result
 
-    def rescore(self, path: str, kind: str, faces: Sequence[tuple[int, FaceResult]]) -> list[tuple[int, ScorerResult]]:
-        """A new model of one kind, same faces: decode and run that scorer on the stored faces (full-resolution
-        pixels, with their other results) without detecting again. Raises PhotoError for an unreadable photo."""
-        photo = decode(read_file(path), self.detection.max_side)
+    def refresh(
+        self, path: str, kinds: Sequence[str], faces: Sequence[tuple[int, FaceResult]], measure: bool
+    ) -> tuple[list[tuple[int, ScorerResult]], PhotoMeasures | None]:
+        """New models of some kinds (or new photo measures), same faces: decode once and run just those scorers on
+        the stored faces (full-resolution pixels, with their other results), in the usual order, without detecting
+        again. Returns (face id, result) pairs and the photo's measures (None unless asked). Raises PhotoError."""
+        data = read_file(path)
+        photo = decode(data, self.detection.max_side)
+        measures = measure_photo(photo.rgb, data) if measure else None
         _, scorers = self.models()
-        scorer = next(s for s in scorers if s.kind == kind)
-        decoded_faces = [face.scaled(1.0 / photo.scale) for _, face in faces]
-        if not decoded_faces:
-            return []
-        context = ScoringContext(photo.scale, photo.width, photo.height)
-        results = scorer.score(photo.rgb, decoded_faces, context)
-        return [(face_id, r) for (face_id, _), r in zip(faces, results) if r is not None]
+        decoded = [face.scaled(1.0 / photo.scale) for _, face in faces]
+        out: list[tuple[int, ScorerResult]] = []
+        if decoded:
+            context = ScoringContext(photo.scale, photo.width, photo.height)
+            for scorer in scorers:
+                if scorer.kind not in kinds:
+                    continue
+                for (face_id, _), face, result in zip(faces, decoded, scorer.score(photo.rgb, decoded, context)):
+                    if result is not None:
+                        face.results[scorer.kind] = result  # later scorers see it, as in a full run
+                        out.append((face_id, result))
+        return out, measures
 
 
 def landmarks_for_box(detector: FaceDetector, rgb: np.ndarray, box: Box) -> Landmarks:

@@ -27,7 +27,7 @@ from albumsorter.core.scanning import BROKEN_LINK_SIZE, PHOTO_EXTENSIONS, FileEn
 __all__ = ["STAGES", "Analyzer", "IndexOptions", "IndexSummary", "Indexer", "PhotoAnalysis", "Progress", "RunControl"]
 
 # Stages timed per photo; each scorer adds its own (the expression scorer: "preprocess", "classify").
-STAGES = ("read", "decode", "detect", "preprocess", "classify", "store")
+STAGES = ("read", "decode", "measure", "detect", "quality", "preprocess", "classify", "store")
 
 
 @dataclass
@@ -75,6 +75,7 @@ class IndexSummary:
     elapsed: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=lambda: {s: 0.0 for s in STAGES})
     model_id: str = ""
+    grouped: int = 0  # photos placed into groups of bursts / near-duplicates this run
 
     @property
     def photos_per_second(self) -> float:
@@ -212,6 +213,7 @@ class Indexer:
                     vanished = [p for p, st in known.items() if p not in seen and st[3] != STATUS_GONE and not Path(p).exists()]
                     summary.gone = self.catalog.mark_gone(vanished)
                 summary.reclassified = self._rescore_stale(root, control)
+            summary.grouped = self.catalog.assign_groups()
         finally:
             self.analyzer.close()
         summary.elapsed = time.perf_counter() - start
@@ -297,21 +299,41 @@ class Indexer:
         return self.catalog.record_photo(res.indexed_photo(self.analyzer.detector_id))
 
     def _rescore_stale(self, root: Path, control: RunControl) -> int:
-        """Faces scored by another model of a kind get this model's results; detection is not redone.
-        Returns how many photos were re-scored."""
-        photos_done: set[int] = set()
+        """Stored photos whose faces were scored by another model of some kind, or whose photo measures are older,
+        get this version's results: one decode each on the worker pool, no detection. Returns how many photos."""
+        kinds: dict[int, list[str]] = {}
+        paths: dict[int, str] = {}
         for spec in self.specs:
-            stale = self.catalog.faces_needing(spec.kind, spec.model_id, root)
-            faces_by_photo = self.catalog.faces_for(list(stale)) if stale else {}
-            for photo_id, path in stale.items():
+            for photo_id, path in self.catalog.faces_needing(spec.kind, spec.model_id, root).items():
+                kinds.setdefault(photo_id, []).append(spec.kind)
+                paths[photo_id] = path
+        unmeasured = self.catalog.photos_needing_measures(root)
+        paths.update(unmeasured)
+        todo = deque(sorted(paths))
+        done = 0
+        workers = max(1, int(self.options.workers))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="albumsorter-rescore") as pool:
+            in_flight: dict[Future, int] = {}
+            while todo or in_flight:
+                while todo and len(in_flight) < workers * 2 and not control.cancelled:
+                    control.wait_if_paused()
+                    photo_id = todo.popleft()
+                    faces = [(f.id, f.to_face_result()) for f in self.catalog.faces_for([photo_id]).get(photo_id, [])]
+                    job = pool.submit(self.analyzer.refresh, paths[photo_id], kinds.get(photo_id, []), faces, photo_id in unmeasured)
+                    in_flight[job] = photo_id
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                for job in finished:
+                    photo_id = in_flight.pop(job)
+                    try:
+                        results, measures = job.result()
+                    except PhotoError:
+                        continue  # unreadable now; the next full index records why
+                    if measures is not None:
+                        self.catalog.store_measures(photo_id, measures)
+                    self.catalog.store_results(results)
+                    done += 1
                 if control.cancelled:
-                    return len(photos_done)
-                control.wait_if_paused()
-                faces = [(f.id, f.to_face_result()) for f in faces_by_photo.get(photo_id, [])]
-                try:
-                    results = self.analyzer.rescore(path, spec.kind, faces)
-                except PhotoError:
-                    continue  # unreadable now; the next full index records why
-                self.catalog.store_results(results)
-                photos_done.add(photo_id)
-        return len(photos_done)
+                    todo.clear()
+        return done

@@ -52,7 +52,7 @@ from albumsorter.core.xmp.model import PICK_LABEL_ACCEPTED, PICK_LABEL_REJECTED
 RATING, PICK = "rating", "pick"  # the two fields both sides may change
 _CHUNK = 200  # photos whose faces are loaded at once
 
-NameOf = Callable[[FaceRecord], "str | None"]  # the person's name for a face, once AlbumSorter knows people
+NameOf = Callable[[FaceRecord], "str | None"]  # a face's name for its region; default: the person's name, if named
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ def sidecar_info(photo: PhotoRecord, *, rating_set: bool | None = None, name: Na
     The rating is None (another tool's is left alone) when the photo has none: `rating_set` is the catalog's
     `SidecarSyncState.rating_set` (0 stars nobody set is no rating); without it, 0 stars count as none. Keywords
     are the expressions of the faces that count (subjects, not ignored) and "Everyone smiling" when every one of
-    them smiles; each face not ignored is a region described by its expression, named by `name` where given.
+    them smiles; each face not ignored is a region described by its expression, named by `name` (default: the name of the
+    person the face is, where the user named them).
     """
     has_rating = photo.rating != 0 if rating_set is None else rating_set
     pick = _pick_value(photo.pick)
@@ -125,7 +126,7 @@ def sidecar_info(photo: PhotoRecord, *, rating_set: bool | None = None, name: Na
                 photo.width,
                 photo.height,
                 orientation,
-                name=name(f) if name is not None else None,
+                name=name(f) if name is not None else f.person_name,
                 description=f.label.capitalize() if f.label else None,
             )
             for f in shown

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 import albumsorter.core.catalog.db as db
+import albumsorter.core.catalog.culling as culling
 import albumsorter.core.catalog.faces as face_store
 import albumsorter.core.catalog.sidecar_state as sidecar_state
 from albumsorter.core.catalog.filters import PhotoFilter
@@ -35,6 +36,7 @@ from albumsorter.core.catalog.records import (
 from albumsorter.core.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from albumsorter.core.classes import CLASSES_8, canonical_class
 from albumsorter.core.face import FaceResult, ScorerResult
+from albumsorter.core.photo_measures import PhotoMeasures
 
 
 class CatalogError(RuntimeError):
@@ -175,6 +177,7 @@ class Catalog:
                 db.update(self.conn, "photos", photo_id, values)
             else:
                 photo_id = db.insert(self.conn, "photos", values)
+            culling.store_measures(self.conn, photo_id, photo.measures)
             face_store.replace_faces(self.conn, photo_id, photo.faces)
         return photo_id
 
@@ -327,6 +330,41 @@ class Catalog:
             face_store.renumber(self.conn, row[0])
             face_store.refresh_scores(self.conn, [row[0]])
 
+    # --- best shot: measures, groups of bursts and near-duplicates ---
+
+    def photos_needing_measures(self, under: Path | str | None = None) -> dict[int, str]:
+        """photo id -> path for indexed photos measured by an older version (or never): one decode each, no detection."""
+        prefix = str(Path(under)) if under else None
+        return {pid: p for pid, p in culling.photos_needing_measures(self.conn).items() if prefix is None or db.is_under(p, prefix)}
+
+    def store_measures(self, photo_id: int, measures: PhotoMeasures) -> None:
+        with self.transaction():
+            culling.store_measures(self.conn, photo_id, measures)
+            culling.refresh_keeper(self.conn, photo_id)
+
+    def assign_groups(self) -> int:
+        """Place new and changed photos into groups of bursts / near-duplicates (incremental); returns how many."""
+        with self.transaction():
+            return culling.assign_groups(self.conn)
+
+    def split_group(self, photo_ids: Sequence[int]) -> int:
+        """The user says: these photos are not part of their group (they form their own). Returns the new group id."""
+        with self.transaction():
+            return culling.split_group(self.conn, list(photo_ids))
+
+    def merge_group(self, photo_ids: Sequence[int]) -> int:
+        """The user says: these photos belong together. Returns the group id."""
+        with self.transaction():
+            return culling.merge_group(self.conn, list(photo_ids))
+
+    def group_members(self, group_id: int) -> list[PhotoRecord]:
+        """A group's photos, the keeper first."""
+        rows = self.conn.execute(
+            f"SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.group_id = ? AND p.status = 'ok' ORDER BY COALESCE(p.group_rank, 1e9), p.path",
+            (group_id,),
+        ).fetchall()
+        return [PhotoRecord(*row) for row in rows]
+
     def face(self, face_id: int) -> FaceRecord | None:
         row = self.conn.execute("SELECT photo_id FROM faces WHERE id = ?", (face_id,)).fetchone()
         if row is None:
@@ -394,12 +432,17 @@ class Catalog:
             ).fetchall()
         )
         picks = dict(self.conn.execute("SELECT pick, COUNT(*) FROM photos WHERE status != 'gone' GROUP BY pick").fetchall())
+        groups = self.conn.execute(
+            "SELECT COUNT(DISTINCT group_id), COUNT(*) FROM photos WHERE status = 'ok' AND group_size >= 2"
+        ).fetchone()
         return {
             "photos": status.get(PhotoStatus.OK, 0),
             "errors": status.get(PhotoStatus.ERROR, 0),
             "gone": status.get(PhotoStatus.GONE, 0),
             "faces": sum(labels.values()),
             "labels": {c: labels.get(c, 0) for c in CLASSES_8},
+            "groups": groups[0],
+            "grouped_photos": groups[1] or 0,
             "picked": picks.get(PickState.PICKED, 0),
             "rejected": picks.get(PickState.REJECTED, 0),
         }
@@ -428,3 +471,93 @@ class Catalog:
         """Another tool's later pick or reject (as `take_sidecar_rating`)."""
         with self.transaction():
             sidecar_state.take_pick(self.conn, photo_id, pick, sidecar_mtime)
+
+    # --- people: persons, who each face is, the user's word about faces (see catalog.people_store) ---
+
+    from albumsorter.core.catalog import people_store as _people  # here, so that the people methods stay one block
+
+    def people(self, samples: int = 6) -> list[_people.PersonSummary]:
+        """Every person with a face that counts, with counts and `samples` faces: named first, then unnamed."""
+        return self._people.list_people(self.conn, samples)
+
+    def person(self, person_id: int, samples: int = 6) -> _people.PersonSummary | None:
+        """One person (after merges: the person `person_id` was merged into), or None when it has no face now."""
+        try:
+            root = self._people.root_of(self.conn, person_id)
+        except KeyError:
+            return None
+        return next((p for p in self.people(samples) if p.id == root), None)
+
+    def person_photo_ids(self, person_id: int) -> list[int]:
+        """The photos a person is in (to refresh or re-write their sidecars after a change of name)."""
+        sql, params = self._people.person_clause(int(person_id))
+        return [r[0] for r in self.conn.execute(f"SELECT p.id FROM photos p WHERE {sql}", params)]
+
+    def name_person(self, person_id: int, name: str | None) -> int:
+        """Name a person (None or blank: unnamed); kept through merges, re-indexing and new embedding models."""
+        with self.transaction():
+            return self._people.name_person(self.conn, person_id, name)
+
+    def merge_people(self, keep: int, other: int) -> _people.MergeUndo | None:
+        """`other` is the same person as `keep` (which keeps its id, and its name if it has one). ValueError when
+        the two are in one photo together."""
+        with self.transaction():
+            return self._people.merge_people(self.conn, keep, other)
+
+    def undo_merge(self, undo: _people.MergeUndo) -> None:
+        with self.transaction():
+            self._people.undo_merge(self.conn, undo)
+
+    def mark_people_distinct(self, a: int, b: int) -> None:
+        """ "Not the same person": a dismissed suggestion, never made again."""
+        with self.transaction():
+            self._people.mark_distinct(self.conn, a, b)
+
+    def move_face_to_person(self, face_id: int, person_id: int | None) -> int:
+        """The user puts a face in a person (None: a new one); returns the person. Follows the face through re-detection."""
+        with self.transaction():
+            return self._people.move_face(self.conn, face_id, person_id)
+
+    def reject_face_person(self, face_id: int, person_id: int | None = None) -> int | None:
+        """ "Not this person" (default: the face's person now): it leaves that person for good and never goes back;
+        returns that person (None: the face had none)."""
+        with self.transaction():
+            return self._people.reject_face(self.conn, face_id, person_id)
+
+    def faces_needing_identity(self, kind: str, model_id: str) -> list[tuple]:
+        """Faces (not ignored) of indexed photos without a result of `kind` from `model_id`: see people_store."""
+        return self._people.faces_needing_identity(self.conn, kind, model_id)
+
+    def store_identities(self, results: Iterable[tuple[int, ScorerResult]]) -> int:
+        """Embeddings of faces (a face deleted meanwhile, by re-indexing, is skipped); returns how many were stored."""
+        stored = 0
+        with self.transaction():
+            for face_id, result in results:
+                if self.conn.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() is not None:
+                    face_store.store_results(self.conn, face_id, [result])
+                    stored += 1
+        return stored
+
+    def people_rows(self, kind: str, model_id: str) -> _people.PeopleRows:
+        """What the people pass clusters: embeddings, assignments and the user's decisions, as stored (a read)."""
+        return self._people.read_people_rows(self.conn, kind, model_id)
+
+    def tidy_people(self) -> None:
+        """Every face the user put in a person is there (again, after an ignore was undone); unused persons go."""
+        with self.transaction():
+            self._people.sync_user_assignments(self.conn)
+            self._people.prune_people(self.conn)
+
+    def people_share_photo(self, a: int, b: int) -> str | None:
+        """A photo both people are in (so they cannot be merged), or None."""
+        return self._people.shared_photo(self.conn, self._people.root_of(self.conn, a), self._people.root_of(self.conn, b))
+
+    def write_people(
+        self, changes: dict[int, tuple[int, str] | None], new_people: Iterable[int], model_id: str
+    ) -> dict[int, int]:
+        """Store the people pass's changes (see people_store.write_assignments); returns new person ids."""
+        with self.transaction():
+            ids = self._people.write_assignments(self.conn, changes, new_people, model_id)
+            self._people.sync_user_assignments(self.conn)
+            self._people.prune_people(self.conn)
+        return ids

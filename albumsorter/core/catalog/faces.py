@@ -6,6 +6,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
+from albumsorter.core.catalog import people_store
+from albumsorter.core.catalog.culling import refresh_keeper
 from albumsorter.core.catalog.records import EXPRESSION, FaceRecord
 from albumsorter.core.face import FaceResult, Landmarks, ScorerResult
 from albumsorter.core.geometry import iou
@@ -40,6 +42,7 @@ def refresh_scores(conn: sqlite3.Connection, photo_ids: Iterable[int]) -> None:
             "UPDATE photos SET face_count = ?, smile_count = ?, smile_score = ? WHERE id = ?",
             (len(subjects), smiles, score, photo_id),
         )
+        refresh_keeper(conn, photo_id)
 
 
 def store_results(conn: sqlite3.Connection, face_id: int, results: Iterable[ScorerResult]) -> None:
@@ -95,6 +98,7 @@ def replace_faces(conn: sqlite3.Connection, photo_id: int, faces: Sequence[FaceR
         "UPDATE corrections SET face_id = NULL WHERE photo_id = ? AND face_id NOT IN (SELECT id FROM faces WHERE manual = 1)",
         (photo_id,),
     )
+    automatic_people = people_store.automatic_assignments(conn, photo_id)  # they follow the boxes, as below
     conn.execute(
         "DELETE FROM faces WHERE photo_id = ? AND manual = 0", (photo_id,)
     )  # their results go with them (ON DELETE CASCADE)
@@ -119,6 +123,7 @@ def replace_faces(conn: sqlite3.Connection, photo_id: int, faces: Sequence[FaceR
         if best is not None:
             linked.add(best)
             conn.execute("UPDATE corrections SET face_id = ? WHERE id = ?", (best, corr_id))
+    people_store.relink_decisions(conn, photo_id, candidates, RELINK_IOU, automatic_people)  # persons follow too
     renumber(conn, photo_id)
     refresh_scores(conn, [photo_id])
     return [fid for fid in new_ids if fid is not None]
@@ -132,8 +137,10 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
         marks = ",".join("?" * len(chunk))
         faces = conn.execute(
             f"SELECT f.id, f.photo_id, f.left, f.top, f.right, f.bottom, f.score, f.landmarks, c.label, "
-            f"COALESCE(c.ignored, 0), f.manual, f.subject FROM faces f "
-            f"LEFT JOIN corrections c ON c.face_id = f.id WHERE f.photo_id IN ({marks}) ORDER BY f.photo_id, f.idx",
+            f"COALESCE(c.ignored, 0), f.manual, f.subject, who.id, who.name FROM faces f "
+            f"LEFT JOIN corrections c ON c.face_id = f.id LEFT JOIN face_persons fp ON fp.face_id = f.id "
+            f"LEFT JOIN persons pe ON pe.id = fp.person_id LEFT JOIN persons who ON who.id = COALESCE(pe.merged_into, pe.id) "
+            f"AND NOT COALESCE(c.ignored, 0) WHERE f.photo_id IN ({marks}) ORDER BY f.photo_id, f.idx",
             chunk,
         ).fetchall()
         results: dict[int, dict[str, ScorerResult]] = {}
@@ -143,7 +150,7 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
             chunk,
         ):
             results.setdefault(face_id, {})[kind] = ScorerResult(kind, model_id, label, json.loads(data))
-        for face_id, photo_id, left, top, right, bottom, score, landmarks, correction, ignored, manual, subject in faces:
+        for face_id, photo_id, left, top, right, bottom, score, landmarks, correction, ignored, manual, subject, *who in faces:
             out.setdefault(photo_id, []).append(
                 FaceRecord(
                     face_id,
@@ -156,6 +163,7 @@ def read_faces(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> dict[int, 
                     bool(ignored),
                     bool(manual),
                     bool(subject),
+                    *who,  # person id and name (None: not recognised, or ignored)
                 )
             )
     return out

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from albumsorter.core.catalog.people_store import person_clause
 from albumsorter.core.catalog.records import PhotoStatus, PickState
 from albumsorter.core.classes import GROUPS_3, canonical_class
 from albumsorter.core.subjects import HAPPY_AT_LEAST, Strictness
@@ -17,8 +18,9 @@ SORTS = {
     "date": "COALESCE(p.taken_at, '')",
     "faces": "p.face_count",
     "rating": "p.rating",
+    "keeper": "COALESCE(p.keeper_score, -1)",
 }
-DESCENDING_BY_DEFAULT = ("smile", "faces", "rating")
+DESCENDING_BY_DEFAULT = ("smile", "faces", "rating", "keeper")
 
 
 @dataclass
@@ -33,10 +35,15 @@ class PhotoFilter:
     min_smiles: int | None = None
     everyone_smiling: str | None = None  # relaxed / normal / strict: every subject smiles, judged this strictly
     min_rating: int | None = None  # at least this many stars
+    eyes_open: bool = False  # every subject's eyes judged open
+    eyes_closed: bool = False  # someone's eyes judged closed
+    sharp: bool = False  # faces (or the photo, without faces) in focus
+    keepers: bool = False  # only the best photo of each group of bursts / near-duplicates
     picks: Sequence[str] = ()  # picked / rejected / unflagged
     errors: bool = False  # only photos that failed
     include_gone: bool = False
     name_contains: str | None = None
+    person: int | str | None = None  # a person in the photo: their id, or a name (any person of that name)
     sort: str = "name"  # name | smile | date | faces | path
     descending: bool | None = None  # default: smile and faces descend, others ascend
     limit: int | None = None
@@ -81,6 +88,14 @@ class PhotoFilter:
             params.extend(labels)
         if self.everyone_smiling:
             clauses.append(everyone_smiling_sql(Strictness(self.everyone_smiling)))
+        for wanted, clause in (
+            (self.eyes_open, "p.eyes_open_all = 1"),
+            (self.eyes_closed, "p.eyes_closed_any = 1"),
+            (self.sharp, "p.sharp = 1"),
+            (self.keepers, "(p.group_size < 2 OR p.group_rank = 1)"),
+        ):
+            if wanted:
+                clauses.append(clause)
         if self.min_rating is not None:
             clauses.append("p.rating >= ?")
             params.append(int(self.min_rating))
@@ -100,6 +115,10 @@ class PhotoFilter:
             clauses.append("p.path LIKE ? ESCAPE '\\'")
             escaped = self.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
+        if self.person is not None and str(self.person).strip():
+            sql, values = person_clause(self.person)
+            clauses.append(sql)
+            params.extend(values)
         return " AND ".join(clauses), params
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from albumsorter.core.classes import CLASSES_8
+from albumsorter.core.photo_measures import PhotoMeasures
 from albumsorter.core.face import Box, FaceResult, Landmarks, ScorerResult
 
 EXPRESSION = "expression"  # the scorer kind whose label is a face's expression
@@ -45,6 +46,7 @@ class IndexedPhoto:
     taken_at: str | None
     detector_id: str
     faces: list[FaceResult] = field(default_factory=list)
+    measures: PhotoMeasures | None = None  # sharpness, exposure, grouping signature
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class FaceRecord:
     ignored: bool = False  # the user said: not a person in this photo
     manual: bool = False  # drawn by the user (the detector missed it)
     subject: bool = True  # counts for the photo's scores (not ignored, not a bystander)
+    person_id: int | None = None  # the person this face is (after merges); None: not recognised (yet)
+    person_name: str | None = None  # that person's name, if the user gave one
 
     @property
     def expression(self) -> ScorerResult | None:
@@ -107,7 +111,21 @@ class PhotoRecord:
     smile_count: int
     smile_score: float
     rating: int = 0  # stars, 0-5
+    sharpness: float | None = None  # 0-1 (core/photo_quality.py); None until measured
+    exposure: float | None = None  # 0-1, 1 = well exposed
+    keeper_score: float | None = None  # 0-1 (core/keeper.py)
+    group_id: int | None = None  # bursts and near-duplicates (core/grouping.py)
+    group_size: int = 1
+    group_rank: int | None = None  # 1 = the keeper of its group
+    eyes_open_all: bool = False  # every subject's eyes judged open
+    eyes_closed_any: bool = False  # some subject's eyes judged closed
+    sharp: bool = False  # the faces (or, without faces, the photo) are in focus
     faces: list[FaceRecord] = field(default_factory=list)
+
+    @property
+    def is_keeper(self) -> bool:
+        """The best of its group, or a photo with no group."""
+        return self.group_size < 2 or self.group_rank == 1
 
     @property
     def all_smile(self) -> bool:
@@ -119,6 +137,7 @@ class PhotoRecord:
 
 
 PHOTO_COLUMNS = (
-    "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score, p.rating"
+    "p.id, p.path, p.status, p.error, p.width, p.height, p.taken_at, p.pick, p.face_count, p.smile_count, p.smile_score, p.rating, "
+    "p.sharpness, p.exposure, p.keeper_score, p.group_id, p.group_size, p.group_rank, p.eyes_open_all, p.eyes_closed_any, p.sharp"
 )
 MAX_RATING = 5

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from albumsorter.core.classes import CLASSES_8
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 # Recomputes the stored per-photo scores of the photos matched by an appended WHERE clause. Reads the
 # `face_labels` view (every schema version's view has these columns).
@@ -177,5 +177,56 @@ def _script(sql: str) -> Callable[[sqlite3.Connection], None]:
     return run
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _v3, _v4]
+def _v5(conn: sqlite3.Connection) -> None:
+    """5: people. `persons` (a merge only sets merged_into, flattened to the surviving person, so it can be undone);
+    `face_persons`, the current person of each face, automatic (recomputed by the people pass) or the user's;
+    `person_decisions`, the user's word about a face ("is" this person / "not" this person) with the face's box, so
+    that it follows the face through re-detection as corrections do; `person_distinct`, pairs the user said are two
+    people. The embeddings themselves are face_results of kind 'identity'."""
+    for statement in (
+        "CREATE TABLE persons (id INTEGER PRIMARY KEY, name TEXT, merged_into INTEGER REFERENCES persons(id), "
+        "created_at REAL NOT NULL)",
+        "CREATE INDEX persons_merged ON persons(merged_into)",
+        "CREATE TABLE face_persons (face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE, "
+        "person_id INTEGER NOT NULL REFERENCES persons(id), source TEXT NOT NULL CHECK (source IN ('auto', 'user')), "
+        "model_id TEXT)",
+        "CREATE INDEX face_persons_person ON face_persons(person_id)",
+        "CREATE TABLE person_decisions (id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL REFERENCES photos(id), "
+        "face_id INTEGER REFERENCES faces(id) ON DELETE SET NULL, "
+        "left REAL NOT NULL, top REAL NOT NULL, right REAL NOT NULL, bottom REAL NOT NULL, "
+        "person_id INTEGER NOT NULL REFERENCES persons(id), decision TEXT NOT NULL CHECK (decision IN ('is', 'not')), "
+        "created_at REAL NOT NULL)",
+        "CREATE INDEX person_decisions_photo ON person_decisions(photo_id)",
+        "CREATE INDEX person_decisions_face ON person_decisions(face_id)",
+        "CREATE TABLE person_distinct (a INTEGER NOT NULL REFERENCES persons(id), b INTEGER NOT NULL REFERENCES persons(id), "
+        "PRIMARY KEY (a, b), CHECK (a < b))",
+    ):
+        conn.execute(statement)
+
+
+def _v6(conn: sqlite3.Connection) -> None:
+    """6: picking the best shot. Per photo: what the pipeline measured (sharpness, exposure, the grouping
+    signature, with the version of the measures), the derived keeper score and flags the filters use, and its
+    group of bursts / near-duplicates (group id = a member photo's id; by_user: the user split or merged it, so
+    automatic grouping never moves it; rank 1 = the keeper; size = the group's photo count)."""
+    for column in (
+        "sharpness REAL",
+        "exposure REAL",
+        "signature TEXT",
+        "measures_version TEXT",
+        "keeper_score REAL",
+        "eyes_open_all INTEGER NOT NULL DEFAULT 0",
+        "eyes_closed_any INTEGER NOT NULL DEFAULT 0",
+        "sharp INTEGER NOT NULL DEFAULT 0",
+        "group_id INTEGER",
+        "group_by_user INTEGER NOT NULL DEFAULT 0",
+        "group_rank INTEGER",
+        "group_size INTEGER NOT NULL DEFAULT 1",
+    ):
+        conn.execute(f"ALTER TABLE photos ADD COLUMN {column}")
+    conn.execute("CREATE INDEX photos_group ON photos(group_id)")
+    conn.execute("CREATE INDEX photos_keeper ON photos(keeper_score)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_script(_V1), _script(_V2), _v3, _v4, _v5, _v6]
 assert len(MIGRATIONS) == SCHEMA_VERSION

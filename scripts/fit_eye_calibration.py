@@ -1,0 +1,192 @@
+"""Fit the eyes-open calibration of the quality scorer on hand-labelled faces (tests/data/eye_labels.csv).
+
+    .venv/bin/python scripts/fit_eye_calibration.py [--shared ../shared] [--write]
+
+Each labelled face (label open or closed; "unsure" faces are skipped) is decoded as the app decodes it (at most
+1024 px), its box cropped and given to the Face Landmarker exactly as `QualityScorer` does; faces at least 80 px
+wide are also shrunk to 64, 48 and 40 px (the image reduced with INTER_AREA) so that the calibration sees small
+faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
+only) on `EyeCalibration.features` gives P(eye open). A face is "closed" when its less open judged eye is
+below 0.5, which is what the scorer stores as `eyes_open`.
+
+Printed (and written into the JSON with --write): precision / recall of "closed" from 5-fold cross-validation
+(folds by face, repeated 5 times), per face size, and in-sample. --write replaces
+models/face_landmarker/eye_calibration.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from albumsorter.core.decoding import decode_file  # noqa: E402
+from albumsorter.core.scorers.quality import (  # noqa: E402
+    MIN_FACE_PX,
+    EyeCalibration,
+    QualityScorer,
+    calibration_path,
+    head_pose,
+    judged_eyes,
+    raw_eye_features,
+)
+
+LABELS = REPO / "tests" / "data" / "eye_labels.csv"
+SHRINK_TO = (64, 48, 40)
+SHRINK_FROM = 80
+L2 = 1.0
+
+
+def face_rows(shared: Path, scorer: QualityScorer) -> list[dict]:
+    """One record per (labelled face, size): face id, label, size, and the judged eyes' raw features."""
+    rows: list[dict] = []
+    labels = [r for r in csv.DictReader(LABELS.open()) if r["label"] in ("open", "closed")]
+    decoded = {}
+    for face_id, row in enumerate(labels):
+        if row["file"] not in decoded:
+            decoded = {row["file"]: decode_file(shared / row["file"], 1024)}
+        photo = decoded[row["file"]]
+        box = tuple(float(row[k]) / photo.scale for k in ("left", "top", "right", "bottom"))
+        width = box[2] - box[0]
+        sizes = [None] + [s for s in SHRINK_TO if width >= SHRINK_FROM]
+        for size in sizes:
+            factor = 1.0 if size is None else size / width
+            image = photo.rgb
+            if size is not None:
+                dsize = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
+                image = cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
+            scaled = tuple(v * factor for v in box)
+            face_px = scaled[2] - scaled[0]
+            if face_px < MIN_FACE_PX:
+                continue
+            mesh = scorer.mesh_in_image(image, scaled)
+            if mesh is None:
+                continue
+            pose = head_pose(mesh.matrix)
+            left, right = judged_eyes(pose["yaw"], pose["pitch"])
+            raw = raw_eye_features(mesh)
+            eyes = []
+            if left:
+                eyes.append(EyeCalibration.features(raw["blink_left"], raw["ear_left"], face_px))
+            if right:
+                eyes.append(EyeCalibration.features(raw["blink_right"], raw["ear_right"], face_px))
+            if eyes:
+                rows.append({"face": face_id, "closed": row["label"] == "closed", "size": size or "native", "eyes": eyes})
+        if face_id % 100 == 0:
+            print(f"  {face_id}/{len(labels)} faces", file=sys.stderr, flush=True)
+    return rows
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[float, np.ndarray]:
+    """L2-regularised logistic regression on standardised features; returns raw-scale (intercept, weights)."""
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    xs = np.c_[np.ones(len(x)), (x - mean) / std]
+    beta = np.zeros(xs.shape[1])
+    penalty = l2 * np.diag(np.r_[0.0, np.ones(xs.shape[1] - 1)])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-xs @ beta))
+        gradient = xs.T @ (p - y) + penalty @ beta
+        hessian = (xs * (p * (1 - p))[:, None]).T @ xs + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    weights = beta[1:] / std
+    return float(beta[0] - (weights * mean).sum()), weights
+
+
+def design(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Eye rows labelled P(open): y = 1 for an eye of an open face."""
+    x = [eye for r in rows for eye in r["eyes"]]
+    y = [0.0 if r["closed"] else 1.0 for r in rows for _ in r["eyes"]]
+    return np.array(x, dtype=np.float64), np.array(y)
+
+
+def face_says_closed(intercept: float, weights: np.ndarray, row: dict) -> bool:
+    z = intercept + np.array(row["eyes"]) @ weights
+    return bool((1.0 / (1.0 + np.exp(-z))).min() < 0.5)
+
+
+def counts(pairs: list[tuple[bool, bool]]) -> dict:
+    tp = sum(1 for said, truth in pairs if said and truth)
+    fp = sum(1 for said, truth in pairs if said and not truth)
+    fn = sum(1 for said, truth in pairs if not said and truth)
+    return {
+        "closed_faces": tp + fn,
+        "faces": len(pairs),
+        "precision": round(tp / (tp + fp), 3) if tp + fp else None,
+        "recall": round(tp / (tp + fn), 3) if tp + fn else None,
+    }
+
+
+def cross_validate(rows: list[dict], folds: int = 5, repeats: int = 5) -> dict:
+    faces = sorted({r["face"] for r in rows})
+    closed = {r["face"]: r["closed"] for r in rows}
+    by_size: dict[str, list[tuple[bool, bool]]] = {}
+    for repeat in range(repeats):
+        rng = np.random.default_rng(repeat)
+        fold_of = {}
+        for label in (True, False):  # stratified: closed faces spread over the folds
+            group = [f for f in faces if closed[f] == label]
+            rng.shuffle(group)
+            fold_of.update({f: i % folds for i, f in enumerate(group)})
+        for k in range(folds):
+            intercept, weights = fit_logistic(*design([r for r in rows if fold_of[r["face"]] != k]))
+            for r in rows:
+                if fold_of[r["face"]] == k:
+                    by_size.setdefault(str(r["size"]), []).append((face_says_closed(intercept, weights, r), r["closed"]))
+    return {size: counts(pairs) for size, pairs in sorted(by_size.items())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--cache", type=Path, help="reuse (or write) the extracted features here (.json)")
+    parser.add_argument("--write", action="store_true", help=f"write {calibration_path()}")
+    args = parser.parse_args()
+    if args.cache and args.cache.exists():
+        rows = json.loads(args.cache.read_text())
+    else:
+        scorer = QualityScorer()
+        try:
+            rows = face_rows(args.shared, scorer)
+        finally:
+            scorer.close()
+        if args.cache:
+            args.cache.write_text(json.dumps(rows))
+    intercept, weights = fit_logistic(*design(rows))
+    native = [r for r in rows if r["size"] == "native"]
+    result = {
+        "intercept": round(intercept, 5),
+        "weights": {name: round(float(w), 5) for name, w in zip(EyeCalibration.FEATURES, weights)},
+        "fitted_on": {
+            "labels": str(LABELS.relative_to(REPO)),
+            "labels_sha256": hashlib.sha256(LABELS.read_bytes()).hexdigest(),
+            "faces_native": len(native),
+            "closed_native": sum(r["closed"] for r in native),
+            "eye_rows": int(sum(len(r["eyes"]) for r in rows)),
+            "shrunk_to": list(SHRINK_TO),
+            "l2": L2,
+        },
+        "cross_validated": cross_validate(rows),
+        "in_sample_native": counts([(face_says_closed(intercept, weights, r), r["closed"]) for r in native]),
+    }
+    digest = hashlib.sha256(json.dumps([result["intercept"], result["weights"]]).encode()).hexdigest()[:8]
+    result = {"id": f"eyes-{digest}", **result}
+    print(json.dumps(result, indent=2))
+    if args.write:
+        calibration_path().write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {calibration_path()}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -263,7 +263,8 @@ def fix_cv2_config(text: str) -> str | None:
 
 # --- models and resources ---------------------------------------------------------------------------------------
 def model_files(models: Path) -> list[tuple[Path, str]]:
-    """(source, destination in the bundle) for the face detector and the expression model (card + weights).
+    """(source, destination in the bundle) for the face detector, the expression model (card + weights) and, where
+    models/face_embedding/ exists, the People models.
 
     Raises FileNotFoundError with a readable message when a model is missing: a bundle without models is useless.
     """
@@ -292,6 +293,11 @@ def model_files(models: Path) -> list[tuple[Path, str]]:
         )
         if small_side_file and extra not in (card, weights):
             files.append((extra, "models/expression/" + extra.name))
+    # People: dlib's face embedding and 5-point models (their checksums are checked when loaded) and their README.
+    embedding = models / "face_embedding"
+    if embedding.is_dir():
+        wanted = [*sorted(embedding.glob("*.dat")), embedding / "README.md"]
+        files += [(f, "models/face_embedding/" + f.name) for f in wanted if f.is_file()]
     return files
 
 

@@ -263,14 +263,17 @@ def fix_cv2_config(text: str) -> str | None:
 
 # --- models and resources ---------------------------------------------------------------------------------------
 def model_files(models: Path) -> list[tuple[Path, str]]:
-    """(source, destination in the bundle) for the face detector, the expression model (card + weights) and, where
-    models/face_embedding/ exists, the People models.
+    """(source, destination in the bundle) for every model the app runs: the face detector, the expression model
+    (card + weights + small side files), the Face Landmarker (eyes, smile, pose) and the People models.
 
     Raises FileNotFoundError with a readable message when a model is missing: a bundle without models is useless.
     """
     detector = models / "face_detector" / "blaze_face_full_range.tflite"
     card = models / "expression" / "model.json"
-    missing = [str(p) for p in (detector, card) if not p.is_file()]
+    landmarker = models / "face_landmarker" / "face_landmarker.task"
+    embedding = models / "face_embedding"
+    embedding_files = [embedding / "dlib_face_recognition_resnet_model_v1.dat", embedding / "shape_predictor_5_face_landmarks.dat"]
+    missing = [str(p) for p in (detector, card, landmarker, *embedding_files) if not p.is_file()]
     if missing:
         raise FileNotFoundError(
             "model files missing: "
@@ -293,11 +296,11 @@ def model_files(models: Path) -> list[tuple[Path, str]]:
         )
         if small_side_file and extra not in (card, weights):
             files.append((extra, "models/expression/" + extra.name))
-    # People: dlib's face embedding and 5-point models (their checksums are checked when loaded) and their README.
-    embedding = models / "face_embedding"
-    if embedding.is_dir():
-        wanted = [*sorted(embedding.glob("*.dat")), embedding / "README.md"]
-        files += [(f, "models/face_embedding/" + f.name) for f in wanted if f.is_file()]
+    # The landmarker, its eye calibration and provenance; People: dlib's embedding and 5-point models (checksums are
+    # checked when loaded). READMEs travel with them (licences, provenance).
+    for folder, wanted in ((landmarker.parent, [landmarker]), (embedding, embedding_files)):
+        side = [f for f in sorted(folder.iterdir()) if f.suffix.lower() in (".md", ".json") and f.is_file()]
+        files += [(f, f"models/{folder.name}/{f.name}") for f in [*wanted, *side]]
     return files
 
 

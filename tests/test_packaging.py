@@ -154,13 +154,22 @@ def test_model_files(tmp_path):
     (tmp_path / "face_detector" / "blaze_face_full_range.tflite").write_bytes(b"x")
     (tmp_path / "expression").mkdir()
     (tmp_path / "expression" / "model.json").write_text(json.dumps({"file": "m.tflite"}))
+    with pytest.raises(FileNotFoundError, match="face_landmarker.task"):
+        rules.model_files(tmp_path)
+    for name in ("face_landmarker/face_landmarker.task", "face_landmarker/eye_calibration.json", "face_embedding/README.md",
+                 "face_embedding/dlib_face_recognition_resnet_model_v1.dat", "face_embedding/shape_predictor_5_face_landmarks.dat"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
     with pytest.raises(FileNotFoundError, match="m.tflite"):
         rules.model_files(tmp_path)
     (tmp_path / "expression" / "m.tflite").write_bytes(b"x")
     (tmp_path / "expression" / "notes.txt").write_text("metrics")
     dests = [d for _, d in rules.model_files(tmp_path)]
     assert dests == ["models/face_detector/blaze_face_full_range.tflite", "models/expression/model.json",
-                     "models/expression/m.tflite", "models/expression/notes.txt"]
+                     "models/expression/m.tflite", "models/expression/notes.txt",
+                     "models/face_landmarker/face_landmarker.task", "models/face_landmarker/eye_calibration.json",
+                     "models/face_embedding/dlib_face_recognition_resnet_model_v1.dat",
+                     "models/face_embedding/shape_predictor_5_face_landmarks.dat", "models/face_embedding/README.md"]  # fmt: skip
 
 
 def test_platform_metadata():

@@ -31,7 +31,8 @@ def store_measures(conn: sqlite3.Connection, photo_id: int, measures: PhotoMeasu
 
 def photos_needing_measures(conn: sqlite3.Connection) -> dict[int, str]:
     rows = conn.execute(
-        "SELECT id, path FROM photos WHERE status = 'ok' AND (measures_version IS NULL OR measures_version != ?)", (MEASURES_VERSION,)
+        "SELECT id, path FROM photos WHERE status = 'ok' AND (measures_version IS NULL OR measures_version != ?)",
+        (MEASURES_VERSION,),
     ).fetchall()
     return {r[0]: r[1] for r in rows}
 
@@ -99,18 +100,21 @@ def assign_groups(conn: sqlite3.Connection) -> int:
     if not new:
         return 0
     index = GroupIndex.from_stored(stored)
-    touched = set()
+    touched: set[int] = set()
     for sig in sorted(new, key=lambda s: (s.taken_at is None, s.taken_at or 0.0, str(s.photo_id))):
         assignment = index.add(sig)
         conn.execute("UPDATE photos SET group_id = ? WHERE id = ?", (assignment.group_id, sig.photo_id))
-        touched.add(assignment.group_id)
+        touched.add(int(assignment.group_id))  # type: ignore[call-overload]
     rank_groups(conn, touched)
     return len(new)
 
 
 def _groups_of(conn: sqlite3.Connection, photo_ids: Sequence[int]) -> set[int]:
     marks = ",".join("?" * len(photo_ids))
-    return {r[0] for r in conn.execute(f"SELECT DISTINCT group_id FROM photos WHERE id IN ({marks}) AND group_id IS NOT NULL", photo_ids)}
+    return {
+        r[0]
+        for r in conn.execute(f"SELECT DISTINCT group_id FROM photos WHERE id IN ({marks}) AND group_id IS NOT NULL", photo_ids)
+    }
 
 
 def _pin(conn: sqlite3.Connection, group_ids: Iterable[int]) -> None:

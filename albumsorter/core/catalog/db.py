@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlite_utils
+
 BUSY_TIMEOUT_S = 60.0
 
 # File names are bytes on Linux; one that is not valid UTF-8 (old Latin-1 archives, Samba shares) reaches
@@ -96,3 +98,17 @@ def update(conn: sqlite3.Connection, table: str, row_id: int, values: dict[str, 
 
 def is_under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix.rstrip("/\\") + "/") or path.startswith(prefix.rstrip("/\\") + "\\")
+
+
+class Connected:
+    """What every part of the catalog stands on: one SQLite connection (through sqlite-utils) and its transactions.
+    `Catalog` combines the parts (facade.py); each part is a group of related operations in a module of its own."""
+
+    db: sqlite_utils.Database
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def transaction(self) -> Transaction:
+        return Transaction(self.conn)

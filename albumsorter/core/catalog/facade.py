@@ -19,11 +19,13 @@ from typing import Any
 
 import sqlite_utils
 
-import albumsorter.core.catalog.db as db
 import albumsorter.core.catalog.culling as culling
+import albumsorter.core.catalog.db as db
 import albumsorter.core.catalog.faces as face_store
-import albumsorter.core.catalog.sidecar_state as sidecar_state
 from albumsorter.core.catalog.filters import PhotoFilter
+from albumsorter.core.catalog.ops_culling import CullingOperations
+from albumsorter.core.catalog.ops_people import PeopleOperations
+from albumsorter.core.catalog.ops_sidecars import SidecarOperations
 from albumsorter.core.catalog.records import (
     MAX_RATING,
     PHOTO_COLUMNS,
@@ -36,14 +38,13 @@ from albumsorter.core.catalog.records import (
 from albumsorter.core.catalog.schema import MIGRATIONS, SCHEMA_VERSION
 from albumsorter.core.classes import CLASSES_8, canonical_class
 from albumsorter.core.face import FaceResult, ScorerResult
-from albumsorter.core.photo_measures import PhotoMeasures
 
 
 class CatalogError(RuntimeError):
     """The catalog file cannot be opened or is from a newer AlbumSorter."""
 
 
-class Catalog:
+class Catalog(CullingOperations, SidecarOperations, PeopleOperations):
     """A catalog file. Use one instance per thread (SQLite connections are not shared)."""
 
     def __init__(self, path: Path | str, readonly: bool = False) -> None:
@@ -64,10 +65,6 @@ class Catalog:
 
     # --- lifecycle ---
 
-    @property
-    def conn(self) -> sqlite3.Connection:
-        return self.db.conn
-
     def close(self) -> None:
         self.conn.close()
 
@@ -76,9 +73,6 @@ class Catalog:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def transaction(self) -> db.Transaction:
-        return db.Transaction(self.conn)
 
     def _version(self) -> int:
         return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -330,41 +324,6 @@ class Catalog:
             face_store.renumber(self.conn, row[0])
             face_store.refresh_scores(self.conn, [row[0]])
 
-    # --- best shot: measures, groups of bursts and near-duplicates ---
-
-    def photos_needing_measures(self, under: Path | str | None = None) -> dict[int, str]:
-        """photo id -> path for indexed photos measured by an older version (or never): one decode each, no detection."""
-        prefix = str(Path(under)) if under else None
-        return {pid: p for pid, p in culling.photos_needing_measures(self.conn).items() if prefix is None or db.is_under(p, prefix)}
-
-    def store_measures(self, photo_id: int, measures: PhotoMeasures) -> None:
-        with self.transaction():
-            culling.store_measures(self.conn, photo_id, measures)
-            culling.refresh_keeper(self.conn, photo_id)
-
-    def assign_groups(self) -> int:
-        """Place new and changed photos into groups of bursts / near-duplicates (incremental); returns how many."""
-        with self.transaction():
-            return culling.assign_groups(self.conn)
-
-    def split_group(self, photo_ids: Sequence[int]) -> int:
-        """The user says: these photos are not part of their group (they form their own). Returns the new group id."""
-        with self.transaction():
-            return culling.split_group(self.conn, list(photo_ids))
-
-    def merge_group(self, photo_ids: Sequence[int]) -> int:
-        """The user says: these photos belong together. Returns the group id."""
-        with self.transaction():
-            return culling.merge_group(self.conn, list(photo_ids))
-
-    def group_members(self, group_id: int) -> list[PhotoRecord]:
-        """A group's photos, the keeper first."""
-        rows = self.conn.execute(
-            f"SELECT {PHOTO_COLUMNS} FROM photos p WHERE p.group_id = ? AND p.status = 'ok' ORDER BY COALESCE(p.group_rank, 1e9), p.path",
-            (group_id,),
-        ).fetchall()
-        return [PhotoRecord(*row) for row in rows]
-
     def face(self, face_id: int) -> FaceRecord | None:
         row = self.conn.execute("SELECT photo_id FROM faces WHERE id = ?", (face_id,)).fetchone()
         if row is None:
@@ -450,114 +409,3 @@ class Catalog:
     def corrected_faces(self) -> list[dict]:
         """Faces the user labelled, for training: path, box, eyes (if the face is still detected), label."""
         return face_store.corrected_faces(self.conn)
-
-    # --- XMP sidecars: what the catalog and each photo's sidecar last agreed on (see catalog.sidecar_state) ---
-
-    def sidecar_states(self, photo_ids: Iterable[int] | None = None) -> dict[int, sidecar_state.SidecarSyncState]:
-        """photo id -> rating, pick, when each was set, and what was last written to / taken from its sidecar."""
-        return sidecar_state.read_states(self.conn, photo_ids)
-
-    def record_sidecar_sync(self, photo_id: int, rating: int | None, pick: int | None, mtime: float | None) -> None:
-        """What the photo's sidecar and the catalog now agree on; `mtime` the XMP source's (None: a conflict is open)."""
-        with self.transaction():
-            sidecar_state.record_sync(self.conn, photo_id, rating, pick, mtime)
-
-    def take_sidecar_rating(self, photo_id: int, rating: int, sidecar_mtime: float) -> None:
-        """Another tool's later rating: set it, as changed when the sidecar was saved, and in sync with it."""
-        with self.transaction():
-            sidecar_state.take_rating(self.conn, photo_id, rating, sidecar_mtime)
-
-    def take_sidecar_pick(self, photo_id: int, pick: int, sidecar_mtime: float) -> None:
-        """Another tool's later pick or reject (as `take_sidecar_rating`)."""
-        with self.transaction():
-            sidecar_state.take_pick(self.conn, photo_id, pick, sidecar_mtime)
-
-    # --- people: persons, who each face is, the user's word about faces (see catalog.people_store) ---
-
-    from albumsorter.core.catalog import people_store as _people  # here, so that the people methods stay one block
-
-    def people(self, samples: int = 6) -> list[_people.PersonSummary]:
-        """Every person with a face that counts, with counts and `samples` faces: named first, then unnamed."""
-        return self._people.list_people(self.conn, samples)
-
-    def person(self, person_id: int, samples: int = 6) -> _people.PersonSummary | None:
-        """One person (after merges: the person `person_id` was merged into), or None when it has no face now."""
-        try:
-            root = self._people.root_of(self.conn, person_id)
-        except KeyError:
-            return None
-        return next((p for p in self.people(samples) if p.id == root), None)
-
-    def person_photo_ids(self, person_id: int) -> list[int]:
-        """The photos a person is in (to refresh or re-write their sidecars after a change of name)."""
-        sql, params = self._people.person_clause(int(person_id))
-        return [r[0] for r in self.conn.execute(f"SELECT p.id FROM photos p WHERE {sql}", params)]
-
-    def name_person(self, person_id: int, name: str | None) -> int:
-        """Name a person (None or blank: unnamed); kept through merges, re-indexing and new embedding models."""
-        with self.transaction():
-            return self._people.name_person(self.conn, person_id, name)
-
-    def merge_people(self, keep: int, other: int) -> _people.MergeUndo | None:
-        """`other` is the same person as `keep` (which keeps its id, and its name if it has one). ValueError when
-        the two are in one photo together."""
-        with self.transaction():
-            return self._people.merge_people(self.conn, keep, other)
-
-    def undo_merge(self, undo: _people.MergeUndo) -> None:
-        with self.transaction():
-            self._people.undo_merge(self.conn, undo)
-
-    def mark_people_distinct(self, a: int, b: int) -> None:
-        """ "Not the same person": a dismissed suggestion, never made again."""
-        with self.transaction():
-            self._people.mark_distinct(self.conn, a, b)
-
-    def move_face_to_person(self, face_id: int, person_id: int | None) -> int:
-        """The user puts a face in a person (None: a new one); returns the person. Follows the face through re-detection."""
-        with self.transaction():
-            return self._people.move_face(self.conn, face_id, person_id)
-
-    def reject_face_person(self, face_id: int, person_id: int | None = None) -> int | None:
-        """ "Not this person" (default: the face's person now): it leaves that person for good and never goes back;
-        returns that person (None: the face had none)."""
-        with self.transaction():
-            return self._people.reject_face(self.conn, face_id, person_id)
-
-    def faces_needing_identity(self, kind: str, model_id: str) -> list[tuple]:
-        """Faces (not ignored) of indexed photos without a result of `kind` from `model_id`: see people_store."""
-        return self._people.faces_needing_identity(self.conn, kind, model_id)
-
-    def store_identities(self, results: Iterable[tuple[int, ScorerResult]]) -> int:
-        """Embeddings of faces (a face deleted meanwhile, by re-indexing, is skipped); returns how many were stored."""
-        stored = 0
-        with self.transaction():
-            for face_id, result in results:
-                if self.conn.execute("SELECT 1 FROM faces WHERE id = ?", (face_id,)).fetchone() is not None:
-                    face_store.store_results(self.conn, face_id, [result])
-                    stored += 1
-        return stored
-
-    def people_rows(self, kind: str, model_id: str) -> _people.PeopleRows:
-        """What the people pass clusters: embeddings, assignments and the user's decisions, as stored (a read)."""
-        return self._people.read_people_rows(self.conn, kind, model_id)
-
-    def tidy_people(self) -> None:
-        """Every face the user put in a person is there (again, after an ignore was undone); unused persons go."""
-        with self.transaction():
-            self._people.sync_user_assignments(self.conn)
-            self._people.prune_people(self.conn)
-
-    def people_share_photo(self, a: int, b: int) -> str | None:
-        """A photo both people are in (so they cannot be merged), or None."""
-        return self._people.shared_photo(self.conn, self._people.root_of(self.conn, a), self._people.root_of(self.conn, b))
-
-    def write_people(
-        self, changes: dict[int, tuple[int, str] | None], new_people: Iterable[int], model_id: str
-    ) -> dict[int, int]:
-        """Store the people pass's changes (see people_store.write_assignments); returns new person ids."""
-        with self.transaction():
-            ids = self._people.write_assignments(self.conn, changes, new_people, model_id)
-            self._people.sync_user_assignments(self.conn)
-            self._people.prune_people(self.conn)
-        return ids

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from albumsorter.core.classes import CLASSES_8
-from albumsorter.core.photo_measures import PhotoMeasures
 from albumsorter.core.face import Box, FaceResult, Landmarks, ScorerResult
+from albumsorter.core.photo_measures import PhotoMeasures
 
 EXPRESSION = "expression"  # the scorer kind whose label is a face's expression
 

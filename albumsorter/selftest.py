@@ -140,10 +140,10 @@ def _check_index(rep: _Report, args: argparse.Namespace, photos: Path, expected:
             rep.fail(f"models cannot be loaded: {type(exc).__name__}: {exc}")
             return
         load_s = time.perf_counter() - t0
-        model_id = indexer.card.id
+        model_id = next(spec.model_id for spec in indexer.specs if spec.kind == "expression")
         summary = indexer.run(photos)
         rep.line(f"  Expression model: {model_id} (models loaded in {load_s:.1f} s)")
-        if model_id.startswith("dev"):
+        if indexer.card.id.startswith("dev"):
             rep.warn("a development stand-in expression model: its labels mean nothing")
         rep.line(f"  Indexed:   {summary.indexed} photos, {summary.faces_found} faces in {summary.elapsed:.1f} s")
         for path, reason in summary.errors:
@@ -178,6 +178,8 @@ def _check_index(rep: _Report, args: argparse.Namespace, photos: Path, expected:
                     rep.fail(f"{name}: face {face.id} does not have 8 probabilities: {probs}")
                 elif abs(sum(values) - 1.0) > 0.02:
                     rep.fail(f"{name}: face {face.id} probabilities sum to {sum(values):.3f}, not 1")
+            if any("quality" not in f.results for f in rec.faces):
+                rep.fail(f"{name}: the eyes / sharpness scorer (Face Landmarker) did not run on every face")
             smiling = want.get("smiling", 0)
             happy = sum(1 for f in rec.faces if f.predicted_label == "happy")
             if smiling and happy < smiling:
@@ -185,8 +187,32 @@ def _check_index(rep: _Report, args: argparse.Namespace, photos: Path, expected:
                 rep.fail(msg) if args.strict_labels else rep.warn(msg)
         if not expected:
             rep.fail("no sample photos to index")
+        _check_people_and_sidecars(rep, photos, records)
     finally:
         catalog.close()
+
+
+def _check_people_and_sidecars(rep: _Report, photos: Path, records: dict) -> None:
+    """The native parts beyond indexing load and work here: dlib's face embedding (People) and exiv2 (XMP sidecars)."""
+    from albumsorter.core.people.background import PhotoJob, embed_photo
+    from albumsorter.core.people.scorer import IdentityScorer
+    from albumsorter.core.xmp import SidecarInfo, SidecarStyle, read_sidecar, write_sidecar
+
+    rec = max(records.values(), key=lambda r: len(r.faces))
+    job = PhotoJob(rec.id, rec.path, tuple(f.to_face_result() for f in rec.faces))
+    embedded = embed_photo(job, IdentityScorer())
+    vectors = [r for r in embedded.results if r is not None and r.data.get("vector")]
+    if embedded.error or not vectors:
+        rep.fail(f"People: no face embedding for {Path(rec.path).name} ({embedded.error or 'no vector'})")
+    else:
+        rep.line(f"  People:    {len(vectors)} face embeddings from {Path(rec.path).name}")
+    photo = photos / Path(rec.path).name
+    write_sidecar(photo, SidecarInfo(rating=3, picked=True), SidecarStyle.DARKTABLE)
+    state = read_sidecar(photo)
+    if state is None or state.rating != 3 or not state.picked:
+        rep.fail(f"XMP sidecars: wrote rating 3 + picked, read back {state}")
+    else:
+        rep.line(f"  Sidecars:  {state.path.name} written and read back (exiv2)")
 
 
 def _check_gui(rep: _Report, tmp: Path) -> None:

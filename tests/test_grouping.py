@@ -143,3 +143,19 @@ def test_signature_round_trips_through_storage(library):
     again = PhotoSignature.from_dict(sig.photo_id, sig.to_dict())
     assert again == sig
     assert similarity(sig, again) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_perceptual_hash_is_imagehash_phash_bit_for_bit():
+    """The app computes pHash without imagehash (its scipy stays out of the installer); the bits are imagehash's."""
+    imagehash = pytest.importorskip("imagehash", reason="imagehash (the dev extra) is the reference")
+    from PIL import Image
+
+    from albumsorter.core.grouping import HASH_INPUT_SIDE, _grey_square, perceptual_hash
+    from tests.conftest import SHARED_PHOTOS
+
+    photos = sorted(SHARED_PHOTOS.glob("*.jpg"))[:20]
+    assert photos
+    for path in photos:
+        rgb = decode(read_file(path), 1024).rgb
+        reference = int(str(imagehash.phash(Image.fromarray(_grey_square(rgb, HASH_INPUT_SIDE)))), 16)
+        assert perceptual_hash(rgb) == reference, path.name

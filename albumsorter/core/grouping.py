@@ -130,14 +130,30 @@ def _grey_square(rgb: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(grey, (side, side), interpolation=cv2.INTER_AREA).astype(np.uint8)
 
 
-def _phash(small: np.ndarray) -> int:
-    import imagehash  # imports scipy: only when a photo is hashed, not when the app starts
+PHASH_SIDE, PHASH_BITS_SIDE = 32, 8  # imagehash.phash's defaults: a 32 x 32 DCT, its 8 x 8 lowest frequencies
 
-    return int(str(imagehash.phash(Image.fromarray(small))), 16)
+
+def _dct_matrix(n: int) -> np.ndarray:
+    """scipy.fftpack.dct's type II (unnormalised) as a matrix: X_k = 2 sum_n x_n cos(pi k (2n + 1) / 2N)."""
+    k, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return 2.0 * np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+
+
+_DCT = _dct_matrix(PHASH_SIDE)
+
+
+def _phash(small: np.ndarray) -> int:
+    """imagehash.phash, bit for bit (tests/test_grouping.py checks it against imagehash), without its scipy
+    dependency, which the desktop installer leaves out: a Lanczos reduction to 32 x 32, a 2-D DCT, and one bit per
+    low frequency, set where the coefficient is above their median (row-major, first bit most significant)."""
+    pixels = np.asarray(Image.fromarray(small).convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64)
+    low = (_DCT @ pixels @ _DCT.T)[:PHASH_BITS_SIDE, :PHASH_BITS_SIDE]
+    bits = (low > np.median(low)).ravel()
+    return int("".join("1" if b else "0" for b in bits), 2)
 
 
 def perceptual_hash(rgb: np.ndarray) -> int:
-    """imagehash's 64-bit pHash, computed from a 64 x 64 grey reduction (the same hash for any practical
+    """imagehash's 64-bit pHash (computed here without it), from a 64 x 64 grey reduction (the same hash for any practical
     purpose, at a fraction of the cost of handing it a 1024-pixel photo)."""
     return _phash(_grey_square(rgb, HASH_INPUT_SIDE))
 

@@ -47,9 +47,11 @@ def test_index_finds_and_classifies_faces(photo_folder, catalog):
             assert face.label == CLASSES_8[int(p.argmax())]
             left, top, right, bottom = face.box
             assert 0 <= left < right <= photo.width and 0 <= top < bottom <= photo.height
-    # The model id of every face is the shipped model's.
-    card = json.loads(expression_model_card_path().read_text())
-    assert {f.model_id for p in photos.values() for f in p.faces} == {card["id"]}
+    # The model id of every face is the shipped expression scorer's (the CNN and its real-photo head).
+    from albumsorter.core.analysis import load_scorer_specs
+
+    _, specs = load_scorer_specs()
+    assert {f.model_id for p in photos.values() for f in p.faces} == {s.model_id for s in specs if s.kind == "expression"}
 
 
 def test_second_run_does_no_decoding_or_inference(photo_folder, catalog, monkeypatch):
@@ -148,7 +150,7 @@ def test_new_model_reclassifies_without_redetecting(photo_folder, catalog, tmp_p
     after = by_name(catalog)
     for name, photo in after.items():
         assert [f.box for f in photo.faces] == [f.box for f in before[name].faces]
-        assert all(f.model_id == card["id"] for f in photo.faces)
+        assert all(f.model_id.split("+")[0] == card["id"] for f in photo.faces)  # the new CNN (with its real-photo head)
 
 
 def test_both_preprocessing_variants_run(photo_folder, tmp_path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from albumsorter.cli import faces, groups, indexing, people, photos, sidecars
+from albumsorter.cli import faces, groups, improve, indexing, people, photos, sidecars
 from albumsorter.cli.common import EXIT_INTERRUPTED, EXIT_OK, CliError
 
 __all__ = ["build_parser", "main"]
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="index the bundled sample photos offscreen and check faces are found; exit 0 if fine",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for room in (indexing, photos, faces, groups, people, sidecars):
+    for room in (indexing, photos, faces, groups, people, sidecars, improve):
         room.add_commands(sub)
     add_batch_commands(sub)
     return parser

@@ -64,6 +64,7 @@ def import_batch(
             with catalog.transaction():
                 for row in rows[start : start + TRANSACTION_ROWS]:
                     _import_row(catalog, row, map_path(row["path"], prefixes), known, summary)
+        catalog.assign_groups()  # bursts and near-duplicates among the imported photos and those already there
         _remember_root(catalog, summary.paths)
     return summary
 

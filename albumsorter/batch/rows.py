@@ -12,6 +12,7 @@ changed) has a newer row, and readers keep the latest row per path (`latest_rows
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from albumsorter.core.analysis import PhotoAnalysis
 from albumsorter.core.catalog import EXPRESSION, Catalog, FaceRecord, IndexedPhoto
 from albumsorter.core.face import FaceResult, Landmarks, ScorerResult
 from albumsorter.core.json_records import photo_to_json
+from albumsorter.core.photo_measures import PhotoMeasures
 from albumsorter.core.scorers import ScorerSpec
 from albumsorter.core.scorers.expression import expression_result
 
@@ -44,6 +46,7 @@ BOOKKEEPING = pa.schema(
         ("detector_id", pa.string()),
         ("scorer_ids", pa.string()),  # "kind=model_id;…" of the scorers that ran
         ("face_data", pa.string()),  # JSON list, per face: box, score, landmarks, results {kind: {model_id, label, data}}
+        ("measures", pa.string()),  # JSON: the photo's sharpness, exposure and grouping signature (core/photo_measures.py)
         ("retry", pa.bool_()),  # a read error (permissions, I/O): the next run tries again even if unchanged
         ("analysed_at", pa.float64()),  # seconds since the epoch
         ("run_id", pa.string()),
@@ -60,9 +63,19 @@ def json_schema() -> pa.Schema:
     failed one through an in-memory catalog (as every row is made): a field added to `list --json` is in the
     Parquet rows from then on, with no second list to keep in step."""
     landmarks = Landmarks((40.0, 50.0), (80.0, 50.0), (60.0, 70.0), (60.0, 90.0), (20.0, 60.0), (100.0, 60.0))
-    face = FaceResult((10.0, 20.0, 110.0, 140.0), 0.9, landmarks, {EXPRESSION: expression_result("schema", [1 / 8] * 8)})
+    quality = ScorerResult(
+        "quality", "schema", "eyes_open",
+        {"eyes_open": 0.9, "smile": 0.5, "sharpness": 0.7, "pose": {"yaw": 1.0, "pitch": 2.0, "roll": 3.0}, "cut_off": False},
+    )  # fmt: skip
+    face = FaceResult(
+        (10.0, 20.0, 110.0, 140.0), 0.9, landmarks, {EXPRESSION: expression_result("schema", [1 / 8] * 8), "quality": quality}
+    )
+    # Two frames of one burst (same signature), so that the group field is typed too.
+    measures = PhotoMeasures(0.8, 0.9, {"taken_at": 0.0, "phash": "0" * 16, "thumb": "80" * 1024})
     with Catalog(":memory:") as catalog:
-        good = catalog.record_photo(IndexedPhoto("/a.jpg", 1, 1, "h", "JPEG", 200, 200, "2020-01-01T00:00:00", "d", [face]))
+        good = catalog.record_photo(IndexedPhoto("/a.jpg", 1, 1, "h", "JPEG", 200, 200, "2020-01-01T00:00:00", "d", [face], measures))
+        catalog.record_photo(IndexedPhoto("/a2.jpg", 1, 1, "h2", "JPEG", 200, 200, "2020-01-01T00:00:01", "d", [face], measures))
+        catalog.assign_groups()
         bad = catalog.record_error("/b.jpg", 1, 1, "reason")
         items = [photo_to_json(r) for r in (catalog.photo(good), catalog.photo(bad)) if r is not None]
     schema = pa.Table.from_pylist(items).schema
@@ -121,6 +134,7 @@ class RowMaker:
                     detector_id=self.detector_id,
                     scorer_ids=self.scorers,
                     face_data=json.dumps([_face_data(f) for f in record.faces], separators=(",", ":")),
+                    measures=json.dumps(dataclasses.asdict(res.measures), separators=(",", ":")) if res.measures else None,
                     retry=res.retry_next_run,
                     analysed_at=time.time(),
                     run_id=self.run_id,
@@ -155,6 +169,7 @@ def indexed_photo(row: dict[str, Any], path: str) -> IndexedPhoto:
         row["taken_at"],
         row["detector_id"],
         faces_from_row(row["face_data"]),
+        PhotoMeasures(**json.loads(row["measures"])) if row.get("measures") else None,
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from albumsorter.core.landmarker import landmarker_model_path
 from albumsorter.core import pipeline
 from albumsorter.core.catalog import Catalog
 from albumsorter.core.classify import ModelError
@@ -129,6 +130,7 @@ def test_cli_exits_4_for_a_corrupt_default_detector(tmp_path, photo_folder):
     data = detector_model_path().read_bytes()
     (models / "face_detector" / detector_model_path().name).write_bytes(data[: len(data) // 3])
     shutil.copytree(expression_model_card_path().parent, models / "expression")
+    shutil.copytree(landmarker_model_path().parent, models / "face_landmarker")
     catalog = tmp_path / "c.sqlite"
     proc = cli_index(photo_folder, catalog, env={"ALBUMSORTER_MODELS": str(models)})
     assert_one_line_exit_4(proc, detector_model_path().name, catalog)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from albumsorter.core.classify import ModelError
 from albumsorter.core.faces import _close_before_shutdown, _import_mediapipe
 from albumsorter.core.resources import models_dir
 
@@ -21,7 +22,7 @@ LANDMARKER_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0
 LANDMARKER_FILE = "face_landmarker.task"
 
 
-class LandmarkerError(RuntimeError):
+class LandmarkerError(ModelError):
     """The landmarker model is missing, altered or cannot be loaded."""
 
 

@@ -13,7 +13,7 @@ import sys
 import threading
 
 _NOISE = re.compile(
-    rb"^(INFO: |I\d{4} |W\d{4} .*(not aligned|InitGoogle|inference_feedback|landmark_projection|face_detector_graph)|"
+    rb"^(INFO: |I\d{4} |W\d{4} .*(not aligned|InitGoogle|inference_feedback|landmark_projection|face_detector_graph|face_landmarker_graph)|"
     rb"WARNING: Logging before InitGoogle|WARNING: All log messages before absl::InitializeLog|"
     # MediaPipe's own words for a corrupt model; our one-line error names the file instead.
     rb"ERROR: The model is not a valid Flatbuffer|E\d{4} .*(model_resources|Flatbuffer))"

@@ -132,7 +132,7 @@ class Findings:
 
         self.runs += 1
         try:
-            photo = decode(data, MAX_SIDE, "fuzz")
+            photo = decode(data, MAX_SIDE)
             assert photo.rgb.dtype == np.uint8 and photo.rgb.ndim == 3 and photo.rgb.shape[2] == 3
             assert photo.width > 0 and photo.height > 0 and max(photo.rgb.shape[:2]) <= MAX_SIDE
         except PhotoError as exc:

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from albumsorter.core.face import Box, FaceResult, ScorerResult
-from albumsorter.core.landmarker import FaceLandmarker, FaceMesh, landmarker_model_path
+from albumsorter.core.landmarker import FaceLandmarker, FaceMesh, LandmarkerError, landmarker_model_path
 from albumsorter.core.photo_quality import region_sharpness
 from albumsorter.core.scorers.base import ScorerSpec, ScoringContext
 
@@ -103,9 +103,13 @@ class EyeCalibration:
 
     @classmethod
     def load(cls, path: Path | None = None) -> EyeCalibration:
-        data = json.loads((path or calibration_path()).read_text())
-        weights = [float(data["weights"].get(name, 0.0)) for name in cls.FEATURES]
-        return cls(data["id"], float(data["intercept"]), *weights)
+        path = path or calibration_path()
+        try:
+            data = json.loads(path.read_text())
+            weights = [float(data["weights"].get(name, 0.0)) for name in cls.FEATURES]
+            return cls(data["id"], float(data["intercept"]), *weights)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise LandmarkerError(f"eye calibration {path} is missing or unreadable: {exc}") from None
 
     @staticmethod
     def features(blink_score: float, ear: float, face_px: float) -> list[float]:

@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     # A few flags so the badges show: pick the two best group smiles, reject one without faces.
     best = cat.query(PhotoFilter(min_faces=2, min_smiles=1, sort="smile", limit=2))
     cat.set_pick([p.id for p in best], PICK_PICKED)
+    cat.set_rating([p.id for p in cat.query(PhotoFilter(everyone_smiling="normal", limit=1))], 4)  # stars show too
     no_face = cat.query(PhotoFilter(max_faces=0, limit=1))
     cat.set_pick([p.id for p in no_face], PICK_REJECTED)
     window.refresh()
@@ -122,10 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         shot(window, "viewer.png")
         window.show_grid()
 
-    # The filter panel, with a typical question: groups where everyone smiles, best first.
+    # The filter panel, with the typical question: photos where everyone smiles, best first.
     panel = window.filter_panel
-    panel.smiles.setCurrentIndex(panel.smiles.findData("all"))
-    panel.min_faces.setValue(2)
+    panel.set_everyone_smiling("normal")
     pump(app, 0.5)
     pump(app, 30, until=lambda: not window.model.is_busy())
     shot(window.filter_dock, "filter-panel.png")

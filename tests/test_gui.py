@@ -89,9 +89,13 @@ def test_filter_panel_builds_core_filters(qtbot):
     assert panel.photo_filter().min_smiles == 1
     panel.smiles.setCurrentIndex(panel.smiles.findData("all"))
     f = panel.photo_filter()
-    assert f.emotions == ["happy"] and f.all_faces and f.max_faces is None
-    panel.emotions["sad"].setChecked(True)  # everyone smiling AND a sad face: nothing can match
-    assert panel.photo_filter().max_faces == 0
+    assert f.everyone_smiling == "normal" and f.emotions == [] and not f.all_faces and f.max_faces is None
+    # Everyone smiling AND a sad face cannot both hold: the expression boxes are off meanwhile, and it says so.
+    panel.emotions["sad"].setChecked(True)
+    assert panel.photo_filter().emotions == [] and not panel.emotion_box.isEnabled()
+    assert "expression boxes are off" in panel.explanation.text()
+    panel.strictness.setCurrentIndex(panel.strictness.findData("strict"))
+    assert panel.photo_filter().everyone_smiling == "strict"
     panel.reset()
     panel.picks["picked"].setChecked(True)
     panel.min_faces.setValue(2)
@@ -127,7 +131,7 @@ def test_grid_shows_catalog_and_filters_match_core_queries(window, filled, qtbot
     check(panel.photo_filter())
     panel.reset()
     panel.smiles.setCurrentIndex(panel.smiles.findData("all"))
-    check(PhotoFilter(emotions=["happy"], all_faces=True, sort=default_sort.sort, descending=default_sort.descending))
+    check(PhotoFilter(everyone_smiling="normal", sort=default_sort.sort, descending=default_sort.descending))
     panel.reset()
     panel.groups["negative"].setChecked(True)
     check(panel.photo_filter())
@@ -410,26 +414,27 @@ def test_viewer_keys_navigation_and_correction_persists(qtbot, filled, gui_threa
     # Pick in the viewer: shown when the session reports the change.
     qtbot.keyClick(w.viewer, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: w.viewer.record.pick == PICK_PICKED, timeout=10000)
-    # Correct the neutral face: select it ("]" twice from nothing = face 2), then "1"..."8" sets the class.
+    # Correct the neutral face: select it ("]" twice from nothing = face 2), then Alt+1...Alt+8 sets the class.
     neutral = next(i for i, f in enumerate(w.viewer.canvas.faces) if f.label == "neutral")
     for _ in range(neutral + 1):
         qtbot.keyClick(w.viewer, Qt.Key.Key_BracketRight)
     assert w.viewer.canvas.selected == neutral
     face_id = w.viewer.canvas.faces[neutral].id
     with qtbot.waitSignal(w.viewer.record_loaded, timeout=10000):
-        qtbot.keyClick(w.viewer, Qt.Key.Key_1 + CLASSES_8.index("happy"))
+        qtbot.keyClick(w.viewer, Qt.Key.Key_1 + CLASSES_8.index("happy"), Qt.KeyboardModifier.AltModifier)
     assert w.viewer.record.faces[neutral].label == "happy" and w.viewer.record.faces[neutral].corrected
     assert w.viewer.record.smile_count == 2 and w.viewer.canvas.selected == neutral
     wait_for_rows(qtbot, w.model)
     assert w.model.record(w.model.row_of(target.id)).smile_count == 2  # and in the grid
-    # The right-click menu offers the 8 classes, numbered like the keys, and calls the same path.
-    from albumsorter._qt.face_panel import correction_menu
+    # The right-click menu offers the 8 classes, with the keys that set them, and calls the same path.
+    from albumsorter._qt.face_style import face_menu, look_of
 
     chosen = []
-    menu = correction_menu(w.viewer, w.viewer.record.faces[neutral], lambda fid, label: chosen.append((fid, label)))
+    face = w.viewer.record.faces[neutral]
+    menu = face_menu(w.viewer, face, look_of(face, neutral), lambda fid, label: chosen.append((fid, label)), print, print)
     acts = [a for a in menu.actions() if a.data() in CLASSES_8]
     assert [a.data() for a in acts] == list(CLASSES_8) and next(a for a in acts if a.data() == "happy").isChecked()
-    assert [a.text().split()[0] for a in acts] == [f"&{i}" for i in range(1, 9)]
+    assert [a.shortcut().toString() for a in acts] == [f"Alt+{i}" for i in range(1, 9)]
     next(a for a in acts if a.data() == "surprise").trigger()
     assert chosen == [(face_id, "surprise")]
     qtbot.keyClick(w.viewer, Qt.Key.Key_Escape)
@@ -455,9 +460,12 @@ def test_help_lists_every_key_from_the_shortcut_table(window):
 
     text = shortcuts_html()
     for i, label in enumerate(CLASSES_8):
-        assert command(f"expression-{label}").keys == (str(i + 1),)
-        assert f"{i + 1} {label}" in text
-    assert "0 the model" in text
+        assert command(f"expression-{label}").keys == (f"Alt+{i + 1}",)
+        assert f"Alt+{i + 1} {label}" in text
+    assert "Alt+0 the model" in text
+    for n in range(6):  # digits alone rate the photo
+        assert command(f"rate-{n}").keys == (str(n),)
+    assert "0–5" in text and "Digits</b> rate the photo" in text
     for cmd in ALL_COMMANDS:
         if cmd.help and cmd.keys:
             assert cmd.help in text and all(key_text(k) in text or k.isdigit() for k in cmd.keys if key_text(k))

@@ -70,8 +70,11 @@ def test_open_index_filter_pick_export_correct(qtbot, folder, tmp_path):
     # The grid shows every indexed photo, in the panel's order.
     flt = w.filter_panel.photo_filter()
     assert w.model.ids() == [p.id for p in cat.query(flt)] and w.model.rowCount() == len(SAMPLE)
-    assert "Model:" in w.status.model_label.text() and "not installed" not in w.status.model_label.text()
-    assert str(cat_path) in w.status.catalog_label.toolTip()
+    # The developer's details are in Help → About (and the catalog in the count's tooltip), not the status bar.
+    from albumsorter._qt.about import about_html
+
+    assert "not installed" not in about_html(cat_path, folder) and str(cat_path) in about_html(cat_path, folder)
+    assert str(cat_path) in w.status.count_label.toolTip()
 
     # "happy" shows exactly what the catalog says.
     w.filter_panel.emotions["happy"].setChecked(True)
@@ -100,7 +103,7 @@ def test_open_index_filter_pick_export_correct(qtbot, folder, tmp_path):
         assert sha256(Path(dst)) == originals[Path(src)]
     assert {p: sha256(p) for p in folder.iterdir()} == originals  # originals untouched
 
-    # Correct a face in the viewer (keyboard: "]" selects face 1, a digit sets the class).
+    # Correct a face in the viewer (keyboard: "]" selects face 1, Alt + a digit sets the class).
     with_faces = [p for p in cat.query(PhotoFilter(min_faces=1), with_faces=True)]
     target = with_faces[0]
     face = target.faces[0]
@@ -108,7 +111,7 @@ def test_open_index_filter_pick_export_correct(qtbot, folder, tmp_path):
     open_in_viewer(w, qtbot, target.id)
     qtbot.keyClick(w.viewer, Qt.Key.Key_BracketRight)
     with qtbot.waitSignal(w.viewer.record_loaded, timeout=10000):
-        qtbot.keyClick(w.viewer, Qt.Key.Key_1 + CLASSES_8.index(new_label))
+        qtbot.keyClick(w.viewer, Qt.Key.Key_1 + CLASSES_8.index(new_label), Qt.KeyboardModifier.AltModifier)
     assert w.viewer.record.faces[0].label == new_label and w.viewer.record.faces[0].corrected
     qtbot.keyClick(w.viewer, Qt.Key.Key_Escape)
     w.close()
@@ -134,20 +137,22 @@ def test_open_index_filter_pick_export_correct(qtbot, folder, tmp_path):
 
 
 def cancelled_after_first_photo(catalog):
-    """The window's real indexer, cancelled from its own thread as soon as it stored the first photo (as the
-    Cancel button would be, at a moment that does not depend on how fast the GUI thread is)."""
+    """The window's real indexer, cancelled from its own thread as soon as the first photo is analysed (as the
+    Cancel button would be, at a moment that does not depend on how fast the GUI thread is). Not at the first
+    stored photo: the run stores in batches (every second), and a fast machine analyses the whole folder first."""
     from albumsorter._qt.indexing import default_indexer_factory
 
     indexer = default_indexer_factory(catalog)
     run = indexer.run
 
     def run_then_cancel(root, on_progress=None, on_photo=None, control=None):
-        def first_photo_cancels(photo_id, path):
-            control.cancel()
-            if on_photo:
-                on_photo(photo_id, path)
+        def first_photo_cancels(progress):
+            if progress.done >= 1:
+                control.cancel()
+            if on_progress:
+                on_progress(progress)
 
-        return run(root, on_progress=on_progress, on_photo=first_photo_cancels, control=control)
+        return run(root, on_progress=first_photo_cancels, on_photo=on_photo, control=control)
 
     indexer.run = run_then_cancel
     return indexer

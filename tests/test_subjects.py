@@ -156,3 +156,12 @@ def test_face_and_rate_commands_end_to_end(tmp_path):
     assert sum(f["ignored"] for f in again.values()) == 1
     assert run_cli("face", "ignore", "999999", "--catalog", catalog).returncode == 3
     assert run_cli("rate", str(folder / "group.jpg"), "7", "--catalog", catalog).returncode == 2
+
+
+def test_relaxed_includes_everything_normal_includes(cat):
+    """A face labelled happy at 0.3 (the other classes spread thinner) smiles at Normal, so at Relaxed too."""
+    spread = [0.1, 0.1, 0.1, 0.1, 0.3, 0.1, 0.1, 0.1]
+    cat.record_photo(photo("/p/flat.jpg", [face((100, 100, 300, 300), None, probabilities=spread)]))
+    assert cat.count(PhotoFilter(everyone_smiling="normal")) == 1
+    assert cat.count(PhotoFilter(everyone_smiling="relaxed")) == 1
+    assert is_smiling("happy", 0.3, False, Strictness.RELAXED)

@@ -8,6 +8,10 @@ rather than being told by whoever made the change.
 
 Reads asked for while writes are in flight wait for them, so a read always sees the user's own edits
 (exporting right after pressing P copies that photo too).
+
+With "write XMP sidecars as I work" on (`sidecar_style` set), every edit of the user's is followed, in the write
+lane, by core.sidecar_sync.sync_photo_sidecar for the photos it touched; a value another tool wrote later is taken
+into the catalog there (and announced), and a sidecar that could not be written is reported (`sidecar_failed`).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from PySide6.QtCore import QObject, Signal
 
 from albumsorter._qt.tasks import TaskRunner
 from albumsorter.core.catalog import Catalog
+from albumsorter.core.face import FaceResult
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +81,12 @@ class _LaneConnection:
 class CatalogSession(QObject):
     """The open catalog (or none). Signals: `opened(Path | None)` when another catalog is shown (None: closed),
     `catalog_changed(CatalogChange)` after every write and every announced indexing batch, `write_failed(str)`
-    when an edit could not be stored."""
+    when an edit could not be stored, `sidecar_failed(str)` when a sidecar could not be written."""
 
     opened = Signal(object)
     catalog_changed = Signal(object)
     write_failed = Signal(str)
+    sidecar_failed = Signal(str)
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +99,7 @@ class CatalogSession(QObject):
         self._epoch = 0  # bumped on every open/close: answers about the previous catalog are dropped
         self._writes_in_flight = 0
         self._held_reads: dict[str, Callable[[], None]] = {}
+        self.sidecar_style: str | None = None  # "darktable" / "adobe": write sidecars as the user works; None: off
 
     @property
     def path(self) -> Path | None:
@@ -165,9 +172,12 @@ class CatalogSession(QObject):
         fn: Callable[[Catalog], T],
         change: CatalogChange,
         on_result: Callable[[T], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        user_edit: bool = True,
     ) -> None:
         """Run `fn(catalog)` in the write lane (in order with every other write), then `on_result` and one
-        `catalog_changed(change)` on the GUI thread. A failure emits `write_failed`."""
+        `catalog_changed(change)` on the GUI thread. A failure emits `write_failed` (and calls `on_error`). A
+        `user_edit` is followed by writing the sidecars of the photos it changed, when that setting is on."""
         if self._path is None:
             return
         path, epoch = self._path, self._epoch
@@ -178,11 +188,16 @@ class CatalogSession(QObject):
                 return
             if on_result is not None:
                 on_result(result)
-            self.catalog_changed.emit(change)
+            if change.photo_ids or change.whole_catalog:
+                self.catalog_changed.emit(change)
+            if user_edit and self.sidecar_style:
+                self._sync_sidecars(sorted(change.photo_ids), self.sidecar_style)
 
         def failed(exc: Exception) -> None:
             log.error("catalog write failed", exc_info=(type(exc), exc, exc.__traceback__))
             if epoch == self._epoch:
+                if on_error is not None:
+                    on_error(exc)
                 self.write_failed.emit(f"Could not save the change: {exc}")
 
         self.runner.submit(
@@ -202,10 +217,58 @@ class CatalogSession(QObject):
         """The user's expression for a face of `photo_id` (None: back to the model's)."""
         self.write(lambda catalog: catalog.set_correction(face_id, label), CatalogChange.of([photo_id]))
 
+    def set_rating(self, photo_ids: Iterable[int], stars: int, on_result: Callable[[int], None] | None = None) -> None:
+        """0-5 stars for photos (0: no rating); `on_result(number changed)`."""
+        ids = list(photo_ids)
+        self.write(lambda catalog: catalog.set_rating(ids, stars), CatalogChange.of(ids), on_result)
+
+    def set_ignored(self, photo_id: int, face_id: int, ignored: bool) -> None:
+        """A face of `photo_id` is not a person in the photo (or counts again)."""
+        self.write(lambda catalog: catalog.set_ignored(face_id, ignored), CatalogChange.of([photo_id]))
+
+    def add_face(
+        self,
+        photo_id: int,
+        face: FaceResult,
+        on_result: Callable[[int], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        """A face the user drew (already scored) joins the photo; `on_result(new face id)`."""
+        self.write(lambda catalog: catalog.add_face(photo_id, face), CatalogChange.of([photo_id]), on_result, on_error)
+
+    def remove_face(self, photo_id: int, face_id: int) -> None:
+        """Delete a face the user added."""
+        self.write(lambda catalog: catalog.remove_face(face_id), CatalogChange.of([photo_id]))
+
     def announce(self, change: CatalogChange) -> None:
         """Tell the listeners about a change written elsewhere (the indexer's own connection)."""
         if self._path is not None:
             self.catalog_changed.emit(change)
+
+    def _sync_sidecars(self, photo_ids: list[int], style: str) -> None:
+        """Write the sidecars of these photos (write lane, after the edit that changed them)."""
+
+        def sync(catalog: Catalog) -> tuple[list[int], list[str]]:
+            try:
+                from albumsorter.core.sidecar_sync import sync_photo_sidecar
+            except ImportError as exc:  # a build without the XMP library: say so once per edit, never crash
+                return [], [f"XMP sidecars cannot be written here: {exc}"]
+            taken, errors = [], []
+            for photo_id in photo_ids:
+                summary = sync_photo_sidecar(catalog, photo_id, style)
+                if summary.taken:
+                    taken.append(photo_id)
+                errors += [f"{path}: {reason}" for path, reason in summary.errors]
+            return taken, errors
+
+        def synced(answer: tuple[list[int], list[str]]) -> None:
+            taken, errors = answer
+            if taken:  # another tool's later rating or pick came into the catalog
+                self.catalog_changed.emit(CatalogChange.of(taken))
+            if errors:
+                self.sidecar_failed.emit("Could not write the XMP sidecar: " + "; ".join(errors[:3]))
+
+        self.write(sync, CatalogChange(), synced, user_edit=False)
 
     def _write_done(self) -> None:
         self._writes_in_flight -= 1

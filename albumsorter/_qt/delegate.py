@@ -1,8 +1,12 @@
-"""Paints one grid cell: the thumbnail, the file name and small badges (faces, smiles, pick/reject).
+"""Paints one grid cell: the thumbnail, the file name and small badges (faces, smiles, stars, pick/reject).
 
 Every colour comes from the palette (window/text for badges, highlight for selection and picks) so the
 grid reads well in light and dark themes; only "rejected" uses a fixed red, drawn with a contrasting
 outline. Icons are painted as vector shapes (no emoji font needed, crisp at any device pixel ratio).
+
+Badges stay inside the thumbnail, however narrow (a portrait at 96 px is 64 px wide): when the face and smile
+badges do not fit side by side they become one "smiling/faces" badge, then a smaller one. Long file names get
+two lines at the small sizes, the second elided on the left, so the end of the name (the number) stays.
 """
 
 from __future__ import annotations
@@ -11,11 +15,24 @@ from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from albumsorter._qt.best_shot_badges import paint_best_shot_badges
 from albumsorter._qt.photo_model import display
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR
 
 REJECT_RED = QColor(200, 40, 40)
 PADDING = 6
+TWO_LINE_NAMES_UP_TO = 128  # thumbnail sizes at which a long name gets a second line
+
+
+def name_lines(name: str, fm: QFontMetrics, width: int, lines: int) -> list[str]:
+    """The name in at most `lines` lines of `width` pixels: whole if it fits; else the first line filled and the
+    last elided on the left (the end of a name, its number and extension, tells photos apart)."""
+    if fm.horizontalAdvance(name) <= width or lines < 2:
+        return [fm.elidedText(name, Qt.TextElideMode.ElideMiddle, width)]
+    cut = 1
+    while cut < len(name) and fm.horizontalAdvance(name[: cut + 1]) <= width:
+        cut += 1
+    return [name[:cut], fm.elidedText(name[cut:], Qt.TextElideMode.ElideLeft, width)]
 
 
 class PhotoDelegate(QStyledItemDelegate):
@@ -26,8 +43,11 @@ class PhotoDelegate(QStyledItemDelegate):
     def set_thumb_size(self, size: int) -> None:
         self.thumb_size = size
 
+    def name_line_count(self) -> int:
+        return 2 if self.thumb_size <= TWO_LINE_NAMES_UP_TO else 1
+
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        text_h = QFontMetrics(option.font).height()
+        text_h = QFontMetrics(option.font).height() * self.name_line_count()
         return QSize(self.thumb_size + 2 * PADDING, self.thumb_size + 2 * PADDING + text_h + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
@@ -91,6 +111,8 @@ class PhotoDelegate(QStyledItemDelegate):
         painter.save()
         self._paint_badges(painter, pal, rec, target)
         painter.restore()
+        # Stacks, closed eyes, blurred faces (issue #11), beside the face badges.
+        paint_best_shot_badges(painter, pal, rec, target, QRectF(option.rect), model, index.row(), self.face_row)
 
         text_rect = QRect(
             option.rect.x() + PADDING,
@@ -99,35 +121,55 @@ class PhotoDelegate(QStyledItemDelegate):
             option.rect.bottom() - int(area.bottom()) - 2,
         )
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        name = QFontMetrics(option.font).elidedText(display(rec.name), Qt.TextElideMode.ElideMiddle, text_rect.width())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, name)
+        fm = QFontMetrics(option.font)
+        lines = name_lines(display(rec.name), fm, text_rect.width(), self.name_line_count())
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "\n".join(lines))
         painter.restore()
 
     # --- badges ---
 
     def _paint_badges(self, painter: QPainter, pal: QPalette, rec, target: QRectF) -> None:
-        font = QFont(painter.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        font.setBold(True)
-        painter.setFont(font)
-        fm = QFontMetrics(font)
-        h = fm.height() + 4
-        x = target.left() + 4
-        y = target.bottom() - h - 4
+        painter.setClipRect(target)  # nothing sticks out of a narrow portrait
+        base = QFont(painter.font())
         bg = QColor(pal.color(QPalette.ColorRole.Window))
         bg.setAlpha(225)
         fg = pal.color(QPalette.ColorRole.WindowText)
+        all_smile = rec.face_count > 0 and rec.smile_count == rec.face_count
+        sbg = QColor(pal.color(QPalette.ColorRole.Highlight)) if all_smile else bg
+        sfg = pal.color(QPalette.ColorRole.HighlightedText) if all_smile else fg
         if rec.status == STATUS_ERROR:
-            x = self._badge(painter, x, y, h, bg, fg, fm, "error", None)
+            layouts = [[("error", None, bg, fg)]]
         elif rec.face_count:
-            x = self._badge(painter, x, y, h, bg, fg, fm, str(rec.face_count), "person")
-            if rec.smile_count:
-                all_smile = rec.smile_count == rec.face_count
-                sbg = QColor(pal.color(QPalette.ColorRole.Highlight)) if all_smile else bg
-                sfg = pal.color(QPalette.ColorRole.HighlightedText) if all_smile else fg
-                self._badge(painter, x + 3, y, h, sbg, sfg, fm, str(rec.smile_count), "smile")
+            both = [(str(rec.face_count), "person", bg, fg)] + (
+                [(str(rec.smile_count), "smile", sbg, sfg)] if rec.smile_count else []
+            )
+            layouts = [both, [(f"{rec.smile_count}/{rec.face_count}", "smile", sbg, sfg)]]
+        else:
+            layouts = []
+        # The widest layout that fits, at the normal size, else at a smaller one.
+        for scale in (0.85, 0.72):
+            font = QFont(base)
+            font.setPointSizeF(max(6.0, base.pointSizeF() * scale))
+            font.setBold(True)
+            fm = QFontMetrics(font)
+            h = fm.height() + 4
+            fitting = [b for b in layouts if self._row_width(fm, h, b) <= target.width() - 8]
+            if fitting or not layouts or scale == 0.72:
+                break
+        painter.setFont(font)
+        badges = fitting[0] if fitting else (layouts[-1] if layouts else [])
+        x, y = target.left() + 4, target.bottom() - h - 4
+        for text, icon, b_bg, b_fg in badges:
+            x = self._badge(painter, x, y, h, b_bg, b_fg, fm, text, icon) + 3
+        self.face_row = (x - 3 if badges else None, font)  # where the best-shot badges may start, and their size
+        d = h + 2
+        if rec.rating:
+            stars = "★" * rec.rating
+            room = target.width() - 8 - (d + 4 if rec.pick else 0)
+            if fm.horizontalAdvance(stars) + 10 > room:
+                stars = f"★{rec.rating}"
+            self._badge(painter, target.left() + 4, target.top() + 4, h, bg, fg, fm, stars, None)
         if rec.pick:
-            d = h + 2
             r = QRectF(target.right() - d - 4, target.top() + 4, d, d)
             painter.setPen(QPen(pal.color(QPalette.ColorRole.Base), 1.5))
             if rec.pick == PICK_PICKED:
@@ -154,9 +196,16 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawLine(QPointF(r.left() + m, r.top() + m), QPointF(r.right() - m, r.bottom() - m))
                 painter.drawLine(QPointF(r.right() - m, r.top() + m), QPointF(r.left() + m, r.bottom() - m))
 
+    @staticmethod
+    def _badge_width(fm: QFontMetrics, h: float, text: str, icon: str | None) -> float:
+        return fm.horizontalAdvance(text) + (h * 0.8 if icon else 0) + 10
+
+    def _row_width(self, fm: QFontMetrics, h: float, badges: list) -> float:
+        return sum(self._badge_width(fm, h, text, icon) for text, icon, _bg, _fg in badges) + 3 * (len(badges) - 1)
+
     def _badge(self, painter, x, y, h, bg, fg, fm, text, icon) -> float:
         icon_w = h * 0.8 if icon else 0
-        w = fm.horizontalAdvance(text) + icon_w + 10
+        w = self._badge_width(fm, h, text, icon)
         r = QRectF(x, y, w, h)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)

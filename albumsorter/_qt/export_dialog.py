@@ -1,4 +1,5 @@
-"""Export picks: copies the picked photos into a folder with a progress dialog; never overwrites.
+"""Export picks: copies the picked photos into a folder with a progress dialog; never overwrites. Afterwards a bar
+says what was copied where, with "Open Folder".
 
 The copying (core.export) runs in the task runner's export lane; the dialog only shows progress and can cancel.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressDialog, QPushButton, QToolButton, QWidget
 
 from albumsorter._qt.tasks import TaskContext, TaskRunner
 
@@ -22,6 +24,42 @@ def copy_photos(context: TaskContext, paths: list[str], dest: Path):
     return export_photos(
         paths, dest, on_progress=lambda i, n, path: context.report((i, n, path)), should_stop=lambda: context.cancelled
     )
+
+
+class ExportNotice(QFrame):
+    """The bar that says what an export did, with "Open Folder" (it stays until dismissed or the next export;
+    a pop-up would take the keyboard from the grid)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ExportNotice")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.dest: Path | None = None
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.open_button = QPushButton("Open Folder")
+        self.open_button.clicked.connect(self.open_folder)
+        self.dismiss = QToolButton()
+        self.dismiss.setText("✕")
+        self.dismiss.setAutoRaise(True)
+        self.dismiss.setToolTip("Hide")
+        self.dismiss.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.open_button)
+        layout.addWidget(self.dismiss)
+        self.hide()
+
+    def show_result(self, result, dest: Path, text: str) -> None:
+        self.dest = Path(dest)
+        self.label.setText(("⚠ " if result.failed else "✔ ") + text)
+        self.label.setToolTip("\n".join(f"{s}: {why}" for s, why in result.failed))
+        self.show()
+
+    def open_folder(self) -> None:
+        if self.dest is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.dest)))
 
 
 class ExportJob(QObject):

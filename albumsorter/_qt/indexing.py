@@ -1,15 +1,24 @@
 """Indexing from the window: the run in the task runner's index lane, the bar above the grid (progress,
 Pause/Resume, Cancel, or why it failed), and the batches of stored photos announced to the catalog session.
 
-The indexer writes through a catalog connection of its own (opened in the task) and reports each stored
+Photos are analysed in worker processes (index_workers.py), so indexing does not take the GIL from painting; the
+indexer writes through a catalog connection of its own (opened in the task) and reports each stored
 photo; the controller gathers those and announces them to the session in batches (one `catalog_changed`
 per batch), so the grid grows while the run goes on without a query per photo. The batch interval grows
 with the size of the catalog, as the grid's query does (about 0.5 s per 10,000 photos on a slow laptop).
+
+Pausing means: finish the photos being analysed, store them, then hold. The core run loop waits for a pause
+where it hands out the next photo, before storing what had finished; so for the core Indexer the pause is
+moved into its workers (each holds before starting a photo, `PausingAnalyzer`) and the run loop goes on storing
+what finished. The bar says "Pausing…" until every analysed photo is stored, then "Paused" (no time estimate
+while paused; the photos-per-second rate leaves paused time out).
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +28,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
 from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
+from albumsorter._qt.index_workers import ProcessAnalyzer, WorkerProcesses, processes_wanted
 from albumsorter._qt.tasks import Task, TaskContext, TaskRunner
+from albumsorter.core.analysis import Analyzer
 from albumsorter.core.catalog import Catalog
 from albumsorter.core.pipeline import Indexer, IndexOptions, IndexSummary, Progress, RunControl
 
@@ -55,12 +66,22 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
-def describe_progress(p: Progress) -> str:
+PAUSING, PAUSED = "pausing", "paused"
+
+
+def describe_progress(p: Progress, paused_seconds: float = 0.0, pause: str | None = None) -> str:
+    """The bar's text. While paused there is no time estimate (nothing moves); the rate leaves paused time out."""
     text = f"{p.done:,} / {p.total:,} photos · {p.faces:,} faces"
     if p.errors:
         text += f" · {p.errors} unreadable"
-    if p.done:
-        text += f" · {p.photos_per_second:.1f} photos/s · {format_duration(p.seconds_left)} left"
+    if pause == PAUSING:
+        return "Pausing — storing the photos in progress · " + text
+    if pause == PAUSED:
+        return "Indexing paused · " + text + " stored"
+    working = p.elapsed - paused_seconds
+    if p.done and working > 0:
+        rate = p.done / working
+        text += f" · {rate:.1f} photos/s · {format_duration((p.total - p.done) / rate)} left"
     return text
 
 
@@ -90,6 +111,83 @@ class IndexingCancelled(Exception):
     """Cancelled before the run started."""
 
 
+class WindowRunControl(RunControl):
+    """RunControl with the window's pause: what is being analysed is finished and stored before the run holds.
+
+    With `holds_in_workers` (set when a PausingAnalyzer is installed) the run loop never waits in a pause; the
+    workers do (`hold`). `settled(stored)` tells when a pause has taken full effect."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holds_in_workers = False
+        self._lock = threading.Lock()
+        self.running = 0  # analyses under way
+        self.holding = 0  # workers waiting in the pause
+        self.analysed: set[str] = set()  # photos whose analysis finished (stored a moment later)
+
+    def wait_if_paused(self) -> None:
+        if not self.holds_in_workers:
+            super().wait_if_paused()
+
+    def hold(self) -> None:
+        """A worker, before it starts a photo: wait while paused."""
+        if not self.paused:
+            return
+        with self._lock:
+            self.holding += 1
+        try:
+            super().wait_if_paused()
+        finally:
+            with self._lock:
+                self.holding -= 1
+
+    def analysis_started(self) -> None:
+        with self._lock:
+            self.running += 1
+
+    def analysis_finished(self, path: str | None) -> None:
+        with self._lock:
+            self.running -= 1
+            if path is not None:
+                self.analysed.add(path)
+
+    def settled(self, stored: set[str]) -> bool:
+        """Paused, no analysis under way, and every analysed photo stored (`stored`: the paths reported stored)."""
+        if not self.paused:
+            return False
+        if not self.holds_in_workers:
+            return True  # the run loop itself holds, between photos
+        with self._lock:
+            return self.running == 0 and self.analysed <= stored
+
+
+class PausingAnalyzer:
+    """Stands in for the core Indexer's Analyzer (same calls): each photo waits for a pause before it starts and
+    reports when its analysis is done, so the run loop can go on storing finished photos during a pause."""
+
+    def __init__(self, analyzer, control: WindowRunControl) -> None:
+        self._analyzer = analyzer
+        self._control = control
+
+    def analyse(self, entry):
+        self._control.hold()
+        self._control.analysis_started()
+        path = None
+        try:
+            result = self._analyzer.analyse(entry)
+            path = str(entry.path)
+            return result
+        finally:
+            self._control.analysis_finished(path)
+
+    def rescore(self, *args, **kwargs):
+        self._control.hold()
+        return self._analyzer.rescore(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._analyzer, name)
+
+
 @dataclass(frozen=True)
 class PhotoStored:
     """Reported by the index task after each stored photo."""
@@ -99,14 +197,27 @@ class PhotoStored:
 
 
 def index_folder(
-    context: TaskContext, folder: Path, catalog_path: Path, make_indexer: Callable[[Catalog], Indexer], control: RunControl
+    context: TaskContext,
+    folder: Path,
+    catalog_path: Path,
+    make_indexer: Callable[[Catalog], Indexer],
+    control: RunControl,
+    processes: WorkerProcesses | None = None,
 ) -> IndexSummary:
     """The index task: opens its own catalog connection, runs the indexer, reports Progress snapshots and
-    PhotoStored events. ModelError / DetectorError (missing models) come out of `make_indexer`."""
+    PhotoStored events. ModelError / DetectorError (missing models) come out of `make_indexer`. With `processes`,
+    a core Indexer's photos are analysed in worker processes (index_workers.py)."""
     if control.cancelled:
         raise IndexingCancelled("cancelled before it started")
     with Catalog(catalog_path) as catalog:
         indexer = make_indexer(catalog)
+        if isinstance(getattr(indexer, "analyzer", None), Analyzer):
+            if processes is not None:
+                workers = max(1, int(indexer.options.workers))
+                indexer.analyzer = ProcessAnalyzer(indexer.analyzer, processes, workers, indexer.options)  # type: ignore[assignment]
+            if isinstance(control, WindowRunControl):
+                indexer.analyzer = PausingAnalyzer(indexer.analyzer, control)  # type: ignore[assignment]
+                control.holds_in_workers = True
 
         def on_progress(p: Progress) -> None:
             # A snapshot: the Progress object keeps changing in this thread.
@@ -162,15 +273,14 @@ class IndexBar(QFrame):
         self.setStyleSheet("")
         self.show()
 
-    def show_progress(self, p: Progress, paused: bool) -> None:
+    def show_progress(self, p: Progress, paused_seconds: float = 0.0, pause: str | None = None) -> None:
         if p.total:
             self.bar.setRange(0, p.total)
             self.bar.setValue(p.done)
         else:
             self.bar.setRange(0, 1)
             self.bar.setValue(1)
-        text = describe_progress(p) if p.total else "Nothing new to index"
-        self.label.setText(text + (" — paused" if paused else ""))
+        self.label.setText(describe_progress(p, paused_seconds, pause) if p.total else "Nothing new to index")
 
     def show_failure(self, message: str) -> None:
         self.set_running(False)
@@ -203,15 +313,20 @@ class IndexingController(QObject):
         runner.add_lane(LANE)
         self.session = session
         self.indexer_factory = indexer_factory or default_indexer_factory
+        self.processes: WorkerProcesses | None = WorkerProcesses() if processes_wanted() else None
         self.bar = IndexBar()
         self.bar.hide()
         self.bar.pause.clicked.connect(self.toggle_pause)
         self.bar.cancel.clicked.connect(self.cancel)
         self.task: Task | None = None
-        self.control: RunControl | None = None
+        self.control: WindowRunControl | None = None
         self.last_summary: IndexSummary | None = None
         self.last_error: str | None = None
+        self.progress: Progress | None = None  # the run's latest report
         self._stored: set[int] = set()
+        self._stored_paths: set[str] = set()  # this run's, to tell when a pause has taken effect
+        self._paused_at: float | None = None
+        self._paused_seconds = 0.0
         self._batch_timer = QTimer(self)
         self._batch_timer.setSingleShot(True)
         self._batch_timer.setInterval(BATCH_MS)
@@ -227,11 +342,14 @@ class IndexingController(QObject):
             return False
         self.last_summary = None
         self.last_error = None
-        control = self.control = RunControl()
-        make_indexer = self.indexer_factory
+        self.progress = None
+        self._stored_paths = set()
+        self._paused_at, self._paused_seconds = None, 0.0
+        control = self.control = WindowRunControl()
+        make_indexer, processes = self.indexer_factory, self.processes
         self.task = self.runner.submit(
             LANE,
-            lambda context: index_folder(context, folder, catalog_path, make_indexer, control),
+            lambda context: index_folder(context, folder, catalog_path, make_indexer, control, processes),
             on_progress=self._reported,
             on_result=self._finished,
             on_error=self._failed,
@@ -249,17 +367,40 @@ class IndexingController(QObject):
         return self.is_running() and self.control is not None and self.control.paused
 
     def pause(self) -> None:
+        """Finish and store the photos in progress, then hold (the bar says when that has happened)."""
         if self.is_running() and self.control is not None:
             self.control.pause()
+            if self._paused_at is None:
+                self._paused_at = time.monotonic()
             self.bar.pause.setText("&Resume")
-            self.bar.label.setText(self.bar.label.text().split(" — ")[0] + " — paused")
+            self._show_progress()
             self.state_changed.emit()
 
     def resume(self) -> None:
-        if self.is_running() and self.control is not None:
+        if self.is_running() and self.control is not None and self.control.paused:
             self.control.resume()
+            if self._paused_at is not None:
+                self._paused_seconds += time.monotonic() - self._paused_at
+                self._paused_at = None
             self.bar.pause.setText("&Pause")
+            self._show_progress()
             self.state_changed.emit()
+
+    def pause_state(self) -> str | None:
+        """None (running), PAUSING (finishing the photos in progress) or PAUSED (everything analysed is stored)."""
+        if not self.is_paused() or self.control is None:
+            return None
+        return PAUSED if self.control.settled(self._stored_paths) else PAUSING
+
+    def _show_progress(self) -> None:
+        state = self.pause_state()
+        if state == PAUSED:
+            self._announce_batch()  # the grid shows every stored photo at once, not at the next batch
+        if self.progress is not None:
+            paused = self._paused_seconds + (time.monotonic() - self._paused_at if self._paused_at is not None else 0.0)
+            self.bar.show_progress(self.progress, paused, state)
+        elif state is not None:
+            self.bar.label.setText("Indexing paused" if state == PAUSED else "Pausing…")
 
     def toggle_pause(self) -> None:
         if self.is_paused():
@@ -289,16 +430,26 @@ class IndexingController(QObject):
         self.bar.hide()
         self.state_changed.emit()
 
+    def shutdown(self) -> None:
+        """The window closes: stop the run and end the worker processes."""
+        self.stop()
+        if self.processes is not None:
+            self.processes.shutdown()
+
     # --- reports from the run ---
 
     def _reported(self, report: Progress | PhotoStored) -> None:
         if isinstance(report, PhotoStored):
             self._stored.add(report.photo_id)
+            self._stored_paths.add(report.path)
             self.photo_stored.emit(report.photo_id, report.path)
             if not self._batch_timer.isActive():
                 self._batch_timer.start()
+            if self.is_paused():
+                self._show_progress()  # the pause may have taken effect with this photo
         else:
-            self.bar.show_progress(report, self.is_paused())
+            self.progress = report
+            self._show_progress()
 
     def _announce_batch(self) -> None:
         stored, self._stored = self._stored, set()

@@ -1,5 +1,6 @@
-"""The main window: grid (or viewer) in the middle, filters on the left, errors below, indexing progress on
-top, counts / model / device / catalog in the status bar. This module only wires the rooms together:
+"""The main window: a toolbar (open, pick, reject, rate, export), grid (or viewer) in the middle, filters on the
+left, errors below, indexing progress on top, photos / picks / selection in the status bar (the developer's
+details are in Help → About). This module only wires the rooms together:
 
   tasks.TaskRunner            every piece of background work, in lanes, callbacks on the GUI thread
   catalog_session             reads and writes of the catalog off the GUI thread; one catalog_changed signal
@@ -14,22 +15,26 @@ comes back.
 from __future__ import annotations
 
 import contextlib
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, QSize, Qt, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget, QVBoxLayout, QWidget
 
+from albumsorter._qt.about import show_about
 from albumsorter._qt.actions import WindowActions, show_shortcuts
 from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
 from albumsorter._qt.errors_panel import ErrorsPanel
-from albumsorter._qt.export_dialog import ExportJob
+from albumsorter._qt.export_dialog import ExportJob, ExportNotice
 from albumsorter._qt.filter_panel import FilterPanel
 from albumsorter._qt.grid import GridView
 from albumsorter._qt.indexing import IndexingController
 from albumsorter._qt.photo_model import ID_ROLE, PhotoModel
+from albumsorter._qt.shortcuts import stars
+from albumsorter._qt.sidecar_setting import SidecarSetting
 from albumsorter._qt.status_bar import StatusBar
 from albumsorter._qt.tasks import TaskRunner
-from albumsorter._qt.theme import apply_theme
+from albumsorter._qt.theme import apply_theme, install_visible_indicators
 from albumsorter._qt.thumbnails import ThumbnailCache
 from albumsorter._qt.viewer import Viewer
 from albumsorter.core import settings
@@ -43,6 +48,7 @@ from albumsorter.core.catalog import (
     default_catalog_path,
 )
 from albumsorter.core.settings import recent_folders, remember_folder
+from albumsorter.core.subjects import Strictness
 
 PICKED_PATHS = "picked-paths"  # the read key of the export's list
 PICK_WORDS = {PICK_PICKED: "Picked", PICK_REJECTED: "Rejected", PICK_NONE: "Unflagged"}
@@ -59,6 +65,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, indexer_factory=None, thumbnail_cache_dir: Path | None | bool = True) -> None:
         super().__init__()
+        install_visible_indicators()
         self.setWindowTitle("AlbumSorter")
         self.setObjectName("MainWindow")
         self.folder: Path | None = None
@@ -76,9 +83,14 @@ class MainWindow(QMainWindow):
         self.grid.activated.connect(self._activated)
         self.viewer = Viewer(self.model, self.thumbnails, self.session, self.runner)
         self.viewer.closed.connect(self.show_grid)
+        self.viewer.pick_requested.connect(self.set_pick)
+        self.viewer.rating_requested.connect(self.set_rating)
+        self.viewer.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.session.sidecar_failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.indexing = IndexingController(self.runner, self.session, indexer_factory, self)
         self.indexing.finished.connect(self.indexing_finished)
         self.indexing.state_changed.connect(self._update_actions)
+        self.indexing.state_changed.connect(self._update_empty_state)
         self.indexing.photo_stored.connect(self._photo_stored)
         self.indexing.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.index_bar = self.indexing.bar
@@ -96,11 +108,14 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.index_bar)
+        self.export_notice = ExportNotice()
+        column.addWidget(self.export_notice)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
         self.filter_panel = FilterPanel()
         self.filter_panel.filter_changed.connect(self._filter_changed)
+        self.grid.clear_filters_requested.connect(self.filter_panel.reset)
         self.model.filter = self.filter_panel.photo_filter()  # the panel's defaults (smile sort) from the start
         self.filter_dock = self._dock("Filters", "FiltersDock", self.filter_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.filter_dock.setFeatures(
@@ -116,6 +131,7 @@ class MainWindow(QMainWindow):
         self.status.errors_clicked.connect(lambda: self.errors_dock.setVisible(not self.errors_dock.isVisible()))
         self.errors_panel.count_changed.connect(self.status.show_errors)
         self.model.count_changed.connect(self._count_changed)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self.status.show_selection(self.grid.selected_count()))
 
         self.window_actions = WindowActions(
             self,
@@ -124,8 +140,22 @@ class MainWindow(QMainWindow):
             recent_folders=recent_folders,
             open_recent=lambda item: self.open_folder(item["folder"], item["catalog"]),
             set_theme=self.set_theme,
+            set_sidecar_style=lambda style: self.sidecar_setting.set_style(style),
         )
         self.recent_menu = self.window_actions.recent_menu
+        self.sidecar_setting = SidecarSetting(
+            self.session,
+            self.window_actions["sidecars"],
+            self.window_actions.sidecar_style_actions,
+            lambda text: self.statusBar().showMessage(text, 8000),
+        )
+        self.sidecar_setting.restore()
+        # People (issue #14): the People dock and menu, Find People in the background, the person filter added to the
+        # filter panel's (people_room listens to filter_changed after this window does).
+        from albumsorter._qt.people_room import PeopleRoom
+
+        self.people = PeopleRoom(self, self.runner, self.session, self.filter_panel, self._filter_changed)
+        self.grid.clear_filters_requested.connect(self.people.clear_person)
         self._update_actions()
         self.resize(1280, 800)
         self._restore_layout()
@@ -159,6 +189,9 @@ class MainWindow(QMainWindow):
             "pick": lambda: self.set_pick(PICK_PICKED),
             "reject": lambda: self.set_pick(PICK_REJECTED),
             "unflag": lambda: self.set_pick(PICK_NONE),
+            **{f"rate-{n}": lambda n=n: self.set_rating(n) for n in range(6)},
+            "sidecars": lambda on: self.sidecar_setting.set_on(on),
+            "about": lambda: show_about(self, self.session.path, self.folder),
             "select-all": self.grid.selectAll,
             "find": self._focus_search,
             "clear-filters": self.filter_panel.reset,
@@ -247,17 +280,44 @@ class MainWindow(QMainWindow):
     def _filter_changed(self, flt: PhotoFilter) -> None:
         ids = self.current_ids()
         self._current_to_keep = ids[0] if ids else None
+        self.viewer.set_strictness(self.filter_panel.strictness_choice() if flt.everyone_smiling else Strictness.NORMAL)
         self.model.set_filter(flt)
 
     def _count_changed(self, n: int) -> None:
         self.filter_panel.set_count(n, self.model.total)
-        self.status.show_counts(n, self.model.total)
+        self.status.show_counts(n, self.model.total, self.model.picked, self.grid.selected_count())
         self.indexing.set_catalog_size(self.model.total)
+        self._update_empty_state()
         if self._current_to_keep is not None and not self.model.is_busy():
             self.grid.make_current(self._current_to_keep)  # the current photo stays current if it still matches
             self._current_to_keep = None
         if self.stack.currentWidget() is not self.viewer:
             self.stack.setCurrentWidget(self.grid if self.session.path is not None else self.welcome)
+
+    def _update_empty_state(self) -> None:
+        """Say why the grid is empty: no photo matches (with Clear filters), the folder is being indexed, or it has
+        no photos."""
+        if self.session.path is None or self.model.rowCount() > 0 or self.model.is_busy():
+            self.grid.show_empty_state(None)
+            return
+        folder = html.escape(str(self.folder)) if self.folder else "this folder"
+        if self.model.total == 0:
+            if self.indexing.is_running():
+                self.grid.show_empty_state(
+                    f"<h3>Indexing {folder}</h3><p>Photos appear here as they are done; the bar above shows how far it is.</p>"
+                )
+            else:
+                self.grid.show_empty_state(
+                    f"<h3>No photos yet</h3><p>No photos were found in {folder}.<br>File → Open Folder… to choose another.</p>"
+                )
+            return
+        text = f"<h3>No photos match the filters</h3><p>{self.model.total:,} photos are in the catalog; none of them matches.</p>"
+        conflicts = self.filter_panel.conflicts()
+        if conflicts:
+            text += "<p>⚠ " + html.escape(" ".join(conflicts)) + "</p>"
+        if self.indexing.is_running():
+            text += "<p>Indexing goes on: photos that match will appear here.</p>"
+        self.grid.show_empty_state(text, clear_button=True)
 
     def _errors_dock_shown(self, visible: bool) -> None:
         if visible and not getattr(self, "_errors_sized", False):
@@ -283,6 +343,15 @@ class MainWindow(QMainWindow):
         self.session.set_pick(
             ids, state, lambda n: self.statusBar().showMessage(f"{word} {n} photo{'s' if n != 1 else ''}", 3000)
         )
+        return len(ids)
+
+    def set_rating(self, n: int) -> int:
+        """0-5 stars for the current photos (stored off the GUI thread, like picks). Returns how many were asked for."""
+        ids = self.current_ids()
+        if not ids or self.session.path is None:
+            return 0
+        what = f"Rated {{}} photo{{}} {stars(n)}" if n else "Cleared the rating of {} photo{}"
+        self.session.set_rating(ids, n, lambda k: self.statusBar().showMessage(what.format(k, "s" if k != 1 else ""), 3000))
         return len(ids)
 
     def _activated(self, index: QModelIndex) -> None:
@@ -344,10 +413,12 @@ class MainWindow(QMainWindow):
         msg = f"Copied {len(result.copied)} photo{'s' if len(result.copied) != 1 else ''} to {dest}"
         if result.failed:
             msg += f"; {len(result.failed)} failed"
+        self.export_notice.show_result(result, Path(dest), msg)
+        if result.failed:
             box = QMessageBox(QMessageBox.Icon.Warning, "Export picks", msg, QMessageBox.StandardButton.Ok, self)
             box.setDetailedText("\n".join(f"{s}: {why}" for s, why in result.failed))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()  # not modal to the event loop: nothing blocks
+            box.open()
         self.statusBar().showMessage(msg, 15000)
         self.export_finished.emit(result)
 
@@ -413,7 +484,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
-        self.indexing.stop()
+        self.indexing.shutdown()  # the run stops (the next start resumes it); the worker processes end
         if self.export_job is not None:
             self.export_job.cancel()
         self.thumbnails.shutdown()

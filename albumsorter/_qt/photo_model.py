@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 
+from albumsorter._qt.best_shot_badges import best_shot_words
 from albumsorter._qt.catalog_session import CatalogSession
 from albumsorter._qt.thumbnails import ThumbnailCache
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR, Catalog, PhotoFilter, PhotoRecord
@@ -33,15 +34,18 @@ THUMBNAIL_FAILED_ROLE = Qt.ItemDataRole.UserRole + 5
 GRID_QUERY = "grid-rows"  # the read key: a newer grid query replaces a queued older one
 
 
-def query_rows(catalog: Catalog, flt: PhotoFilter) -> tuple[list[PhotoRecord], int]:
-    """What the grid shows (runs in the read lane): the matching photos, and the catalog's photo count."""
-    return catalog.query(flt), catalog.count(PhotoFilter())
+def query_rows(catalog: Catalog, flt: PhotoFilter) -> tuple[list[PhotoRecord], int, int]:
+    """What the grid shows (runs in the read lane): the matching photos, the catalog's photo count and its picks."""
+    return catalog.query(flt), catalog.count(PhotoFilter()), catalog.count(PhotoFilter(picks=["picked"]))
 
 
 class PhotoModel(QAbstractListModel):
-    """Signals: count_changed(int) after every applied refresh (`total` holds the catalog's photo count)."""
+    """Signals: count_changed(int) after every applied refresh (`total` holds the catalog's photo count, `picked`
+    its picks); rows_about_to_change() / rows_changed() around applying an answer (the grid keeps its place)."""
 
     count_changed = Signal(int)
+    rows_about_to_change = Signal()
+    rows_changed = Signal()
 
     def __init__(self, session: CatalogSession, thumbnails: ThumbnailCache | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,12 +53,14 @@ class PhotoModel(QAbstractListModel):
         self.filter = PhotoFilter()
         self.thumbnails = thumbnails
         self.total = 0
+        self.picked = 0
         self._generation = 0  # of the newest request; older answers are ignored
         self._pending = 0  # generation still awaited (0: none)
         self._rows: list[PhotoRecord] = []
         self._row_of_id: dict[int, int] = {}
         self._rows_of_path: dict[str, int] = {}
         self.resets = 0  # for tests: a refresh should be a diff, not a reset
+        self.row_source = query_rows  # (catalog, filter) -> query_rows's answer; stacks.StackRows while stacks are on
         if thumbnails is not None:
             thumbnails.ready.connect(self._thumbnail_ready)
         session.opened.connect(self._catalog_opened)
@@ -125,11 +131,11 @@ class PhotoModel(QAbstractListModel):
             self.total = 0
             self.apply([])
             return
-        generation, flt = self._generation, self.filter
+        generation, flt, source = self._generation, self.filter, self.row_source
         self._pending = generation
         self.session.read(
             GRID_QUERY,
-            lambda catalog: query_rows(catalog, flt),
+            lambda catalog: source(catalog, flt),
             lambda answer: self._answered(generation, *answer),
             on_error=lambda exc: self._failed(generation, exc),
         )
@@ -148,11 +154,12 @@ class PhotoModel(QAbstractListModel):
         self.resets += 1
         self.refresh()
 
-    def _answered(self, generation: int, records: list[PhotoRecord], total: int) -> None:
+    def _answered(self, generation: int, records: list[PhotoRecord], total: int, picked: int = 0) -> None:
         if generation != self._generation:
             return  # a newer request is on its way
         self._pending = 0
         self.total = total
+        self.picked = picked
         self.apply(records)
 
     def _failed(self, generation: int, exc: Exception) -> None:
@@ -166,12 +173,15 @@ class PhotoModel(QAbstractListModel):
         new_ids = [r.id for r in new]
         if old_ids == new_ids:
             self._update_changed(new)
-        elif not self._apply_diff(new):
-            self.beginResetModel()
-            self._rows = new
-            self._reindex()
-            self.endResetModel()
-            self.resets += 1
+        else:
+            self.rows_about_to_change.emit()
+            if not self._apply_diff(new):
+                self.beginResetModel()
+                self._rows = new
+                self._reindex()
+                self.endResetModel()
+                self.resets += 1
+            self.rows_changed.emit()
         self.count_changed.emit(len(self._rows))
 
     # --- internals ---
@@ -257,10 +267,13 @@ def describe(rec: PhotoRecord) -> str:
     if rec.status == STATUS_ERROR:
         parts.append(f"could not be read: {rec.error}")
     else:
-        parts.append(f"{rec.face_count} face{'s' if rec.face_count != 1 else ''}")
+        parts.append(f"{rec.face_count} face{'s' if rec.face_count != 1 else ''} counted")
         if rec.face_count:
             parts.append(f"{rec.smile_count} smiling")
+        if rec.rating:
+            parts.append("★" * rec.rating)
         if rec.taken_at:
             parts.append(f"taken {rec.taken_at.replace('T', ' ')}")
+        parts += best_shot_words(rec)
     parts.append({PICK_PICKED: "picked", PICK_REJECTED: "rejected"}.get(rec.pick, "unflagged"))
     return " · ".join(parts)

@@ -5,6 +5,10 @@ A command has a stable `name` that code refers to (the window and the viewer map
 text of its menu item, its keys, and the line the help dialog shows. The expression keys are generated from
 core's class list, so the table itself says which digit is which expression (1 anger ... 8 surprise, 0 the
 model's own label), the same order as the right-click menu.
+
+Digits alone rate the photo (0-5 stars, as in Lightroom), in the grid and in the viewer alike; Alt + a digit sets
+the selected face's expression (Alt+1 anger ... Alt+8 surprise, Alt+0 back to the model's). One rule everywhere,
+no mode to remember: a digit is about the photo, Alt + a digit about the selected face.
 """
 
 from __future__ import annotations
@@ -36,16 +40,40 @@ class Command:
     scope: str = WINDOW
     bound: bool = True  # False: a widget handles the key itself (Enter on the grid); listed in the help only
     group: str = ""  # consecutive commands of one group share one line of the help
+    checkable: bool = False  # a setting that is on or off (a check mark in the menu)
+
+
+EXPRESSION_MODIFIER = "Alt+"
+
+
+def expression_key(digit: int) -> str:
+    return f"{EXPRESSION_MODIFIER}{digit}"
 
 
 def expression_commands() -> tuple[Command, ...]:
-    """1-8 set the selected face's expression in core's class order; 0 gives it back to the model."""
+    """Alt+1-8 set the selected face's expression in core's class order; Alt+0 gives it back to the model."""
     group = "Set the selected face's expression"
     digits = tuple(
-        Command(f"expression-{label}", label, (str(i + 1),), label, scope=VIEWER, group=group)
+        Command(f"expression-{label}", label, (expression_key(i + 1),), label, scope=VIEWER, group=group)
         for i, label in enumerate(CLASSES_8)
     )
-    return (*digits, Command("expression-model", "the model's", ("0",), "the model's own", scope=VIEWER, group=group))
+    return (
+        *digits,
+        Command("expression-model", "the model's", (expression_key(0),), "the model's own", scope=VIEWER, group=group),
+    )
+
+
+def stars(n: int) -> str:
+    return "★" * n if n else "no stars"
+
+
+def rating_commands() -> tuple[Command, ...]:
+    """0-5 rate the photos (the viewer's photo, or the grid's selection): 1-5 stars, 0 clears the rating."""
+    group = "Rate the photos"
+    return tuple(
+        Command(f"rate-{n}", f"&{n}  {stars(n) if n else 'No Rating'}", (str(n),), stars(n), "Set the rating", group=group)
+        for n in range(6)
+    )
 
 
 WINDOW_COMMANDS: tuple[Command, ...] = (
@@ -57,6 +85,7 @@ WINDOW_COMMANDS: tuple[Command, ...] = (
     Command("pick", "&Pick", ("P",), "pick", "Mark as a pick", group="Flag the selected photos"),
     Command("reject", "&Reject", ("X",), "reject", "Mark as rejected", group="Flag the selected photos"),
     Command("unflag", "&Unflag", ("U",), "unflag", "Clear pick / reject", group="Flag the selected photos"),
+    *rating_commands(),
     Command("select-all", "Select &All", (StandardKey.SelectAll,)),
     Command("find", "Find by &Name", (StandardKey.Find,), "Find by name"),
     Command("clear-filters", "&Clear Filters", ("Ctrl+Shift+L",), "Clear the filters"),
@@ -65,7 +94,14 @@ WINDOW_COMMANDS: tuple[Command, ...] = (
     Command("pause", "&Pause"),
     Command("resume", "&Resume"),
     Command("cancel", "&Cancel", tip="Stop indexing; the next run continues"),
+    Command(
+        "sidecars",
+        "Write XMP &Sidecars as I Work",
+        tip="After each pick, reject, rating or correction, update the photo's XMP sidecar",
+        checkable=True,
+    ),
     Command("shortcuts", "&Keyboard Shortcuts", ("F1",), "This list"),
+    Command("about", "&About AlbumSorter"),
 )
 
 VIEWER_COMMANDS: tuple[Command, ...] = (
@@ -73,15 +109,39 @@ VIEWER_COMMANDS: tuple[Command, ...] = (
     Command("previous-photo", "Previous photo", ("Left", "Up"), "Previous photo", scope=VIEWER),
     Command("first-photo", "First photo", ("Home",), "first", scope=VIEWER, group="Jump to a photo"),
     Command("last-photo", "Last photo", ("End",), "last", scope=VIEWER, group="Jump to a photo"),
-    Command("back-to-grid", "Back to the grid", ("Esc",), "Back to the grid", scope=VIEWER),
+    Command("back-to-grid", "Back to the grid", ("Esc",), "Back to the grid (or stop adding a face)", scope=VIEWER),
     Command("toggle-faces", "Show / hide face boxes", ("F",), "Show / hide the face boxes", scope=VIEWER),
+    Command("zoom-photo-in", "Zoom in", ("+", "="), "in", scope=VIEWER, group="Zoom (or the mouse wheel, or pinch)"),
+    Command("zoom-photo-out", "Zoom out", ("-",), "out", scope=VIEWER, group="Zoom (or the mouse wheel, or pinch)"),
+    Command("zoom-fit", "Fit / 100 %", ("Z",), "fit / 100 %", scope=VIEWER, group="Zoom (or the mouse wheel, or pinch)"),
+    Command(
+        "zoom-face",
+        "Zoom to the face",
+        ("Shift+Z",),
+        "to the selected face",
+        scope=VIEWER,
+        group="Zoom (or the mouse wheel, or pinch)",
+    ),
+    Command("pan-left", "Move left", ("Shift+Left",), "left", scope=VIEWER, group="Move a zoomed photo"),
+    Command("pan-right", "Move right", ("Shift+Right",), "right", scope=VIEWER, group="Move a zoomed photo"),
+    Command("pan-up", "Move up", ("Shift+Up",), "up", scope=VIEWER, group="Move a zoomed photo"),
+    Command("pan-down", "Move down", ("Shift+Down",), "down", scope=VIEWER, group="Move a zoomed photo"),
     Command("previous-face", "Previous face", ("[",), "previous", scope=VIEWER, group="Select a face"),
     Command("next-face", "Next face", ("]",), "next", scope=VIEWER, group="Select a face"),
     *expression_commands(),
+    Command(
+        "ignore-face",
+        "Ignore / count the face",
+        ("I",),
+        "Ignore the selected face (not a person in this photo), or count it again",
+        scope=VIEWER,
+    ),
+    Command("add-face", "Add a face", ("A",), "Add a face the detector missed: drag a box around it", scope=VIEWER),
+    Command("remove-face", "Remove the face", ("Delete",), "Remove the selected face you added", scope=VIEWER),
 )
 
 ALL_COMMANDS = WINDOW_COMMANDS + VIEWER_COMMANDS
-_SPELLING = {"Right": "→", "Left": "←", "Up": "↑", "Down": "↓", "Return": "Enter"}
+_SPELLING = {"Right": "→", "Left": "←", "Up": "↑", "Down": "↓", "Return": "Enter", "Del": "Delete"}
 
 
 def command(name: str) -> Command:
@@ -98,16 +158,23 @@ def key_text(key: KeySpec) -> str:
     return _SPELLING.get(text, text)
 
 
+def _split_digit(key: str) -> tuple[str, int] | None:
+    """("Alt+", 3) for "Alt+3", ("", 3) for "3"; None for a key that does not end in a digit."""
+    prefix, digit = key[:-1], key[-1:]
+    return (prefix, int(digit)) if digit.isdigit() and (not prefix or prefix.endswith("+")) else None
+
+
 def _keys_column(keys: list[str]) -> str:
-    """The help's key column; a run of three or more consecutive digits reads 1–8."""
+    """The help's key column; a run of three or more consecutive digits (with the same modifiers) reads 1–8."""
     parts: list[list[str]] = []
     for key in keys:
         run = parts[-1] if parts else None
-        if run and key.isdigit() and run[-1].isdigit() and int(key) == int(run[-1]) + 1:
+        this, last = _split_digit(key), _split_digit(run[-1]) if run else None
+        if run and this and last and this[0] == last[0] and this[1] == last[1] + 1:
             run.append(key)
         else:
             parts.append([key])
-    return " / ".join(f"{run[0]}–{run[-1]}" if len(run) > 2 else " / ".join(run) for run in parts)
+    return " / ".join(f"{run[0]}–{run[-1][-1]}" if len(run) > 2 else " / ".join(run) for run in parts)
 
 
 def bind_keys(widget: QWidget, commands: Iterable[Command], handlers: Mapping[str, Callable[[], None]]) -> list[QAction]:
@@ -126,8 +193,18 @@ def bind_keys(widget: QWidget, commands: Iterable[Command], handlers: Mapping[st
     return actions
 
 
+KEY_RULE = (
+    "<p><b>Digits</b> rate the photo: 1–5 stars, 0 clears (in the grid and in the viewer, as in Lightroom).<br>"
+    "<b>Alt + a digit</b> sets the expression of the face selected in the viewer (click it, or <b>[</b> / <b>]</b>).</p>"
+)
+MOUSE_HELP = (
+    "<p>In the viewer: the mouse wheel or a pinch zooms, dragging moves a zoomed photo, a double-click on a face zooms "
+    "to it, a right-click on a face (or its line in the list) offers everything that can be done with it.</p>"
+)
+
+
 def shortcuts_html(commands: Iterable[Command] = ALL_COMMANDS) -> str:
-    """The help dialog's table: one line per listed command (a group's commands share one line)."""
+    """The help dialog: the digit rule, then one line per listed command (a group's commands share one line)."""
     sections = {WINDOW: "In the window", VIEWER: "In the viewer"}
     rows: list[str] = []
     scope = None
@@ -150,4 +227,4 @@ def shortcuts_html(commands: Iterable[Command] = ALL_COMMANDS) -> str:
         rows.append(
             f"<tr><td><b>{html.escape(keys, quote=False)}</b>&nbsp;&nbsp;</td><td>{html.escape(what, quote=False)}</td></tr>"
         )
-    return "<table>" + "".join(rows) + "</table>"
+    return KEY_RULE + "<table>" + "".join(rows) + "</table>" + MOUSE_HELP

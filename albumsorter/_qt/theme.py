@@ -1,12 +1,16 @@
 """Light and dark themes. "system" follows the platform's colour scheme (Qt 6.5+ tracks changes live);
 "light"/"dark" force one (Qt 6.8+ `setColorScheme`, plus an explicit Fusion palette where the platform
-plugin ignores the request, e.g. offscreen). Everything the app paints takes colours from the palette."""
+plugin ignores the request, e.g. offscreen). Everything the app paints takes colours from the palette.
+
+Fusion draws an unchecked check box's frame a little darker than the window, which on a dark window is nearly
+invisible; `install_visible_indicators` wraps the style so that check boxes and radio buttons get a light frame
+on dark palettes (light palettes are drawn exactly as before)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 THEMES = ("system", "light", "dark")
 
@@ -65,3 +69,35 @@ def apply_theme(theme: str) -> None:
 
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+class VisibleIndicatorsStyle(QProxyStyle):
+    """The application's style, with a frame around check boxes and radio buttons that shows on dark palettes."""
+
+    def drawPrimitive(self, element, option, painter: QPainter, widget=None) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        pe = QStyle.PrimitiveElement
+        if element not in (pe.PE_IndicatorCheckBox, pe.PE_IndicatorRadioButton, pe.PE_IndicatorItemViewItemCheck):
+            return
+        if not is_dark(option.palette):
+            return
+        frame = QColor(option.palette.color(QPalette.ColorRole.Text))
+        frame.setAlpha(170 if option.state & QStyle.StateFlag.State_Enabled else 80)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(frame, 1.0))
+        r = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        if element == pe.PE_IndicatorRadioButton:
+            painter.drawEllipse(r)
+        else:
+            painter.drawRoundedRect(r, 2, 2)
+        painter.restore()
+
+
+def install_visible_indicators() -> None:
+    """Wrap the application's style once (see VisibleIndicatorsStyle)."""
+    app = QApplication.instance()
+    if app is None or isinstance(app.style(), VisibleIndicatorsStyle):
+        return
+    app.setStyle(VisibleIndicatorsStyle(app.style().name()))

@@ -24,7 +24,7 @@ EDGE_MARGIN = 0.01  # of the photo's side: a box this close to the edge touches 
 class Strictness(enum.StrEnum):
     """How sure "smiling" must be, for "everyone smiling" and the smile count."""
 
-    RELAXED = "relaxed"  # the model's happy probability is at least 0.35 (a faint smile counts)
+    RELAXED = "relaxed"  # happy is the most likely expression, or at least 0.35 likely (a faint smile counts too)
     NORMAL = "normal"  # happy is the model's most likely expression
     STRICT = "strict"  # happy with probability at least 0.8
 
@@ -89,6 +89,8 @@ def is_smiling(label: str | None, p_happy: float | None, corrected: bool, strict
     """A corrected face is what the user said; otherwise the model's output judged at this strictness."""
     if corrected or strictness == Strictness.NORMAL or p_happy is None:
         return label == "happy"
+    if strictness == Strictness.RELAXED:  # a superset of Normal
+        return label == "happy" or p_happy >= HAPPY_AT_LEAST[strictness]
     return p_happy >= HAPPY_AT_LEAST[strictness]
 
 

@@ -128,5 +128,8 @@ def everyone_smiling_sql(strictness: Strictness) -> str:
         smiling = "fl.effective_label = 'happy'"
     else:
         threshold = HAPPY_AT_LEAST[strictness]
-        smiling = f"(CASE WHEN fl.corrected THEN fl.effective_label = 'happy' ELSE COALESCE(fl.p_happy, 0) >= {threshold} END)"
+        model_says = f"COALESCE(fl.p_happy, 0) >= {threshold}"
+        if strictness == Strictness.RELAXED:  # a superset of Normal: the label, or a faint smile
+            model_says = f"(fl.effective_label = 'happy' OR {model_says})"
+        smiling = f"(CASE WHEN fl.corrected THEN fl.effective_label = 'happy' ELSE {model_says} END)"
     return f"p.face_count > 0 AND NOT EXISTS (SELECT 1 FROM face_labels fl WHERE fl.photo_id = p.id AND fl.subject AND NOT {smiling})"

@@ -1,0 +1,132 @@
+"""Indexing in worker processes: the core Indexer as it is (scan, run loop, batched catalog writes, pause, cancel,
+re-scoring), with each photo's analysis (decode, detect, every face scorer) done by a worker process instead of a
+thread of the window's process.
+
+Why: analysis runs Python as well as native code, and threads doing it in the window's process take the GIL from
+painting (issue #16: a 6 ms repaint took 1.6 s beside two busy Python threads, 10 ms beside two busy processes).
+`ProcessAnalyzer` stands in for the core Analyzer (the same calls: analyse, rescore, close): the core's worker
+threads hand each photo to a process and wait for it (waiting releases the GIL), and the run loop stores the
+results as before. Nothing is implemented twice: the processes run core.analysis.Analyzer.
+
+The processes are started with "spawn" (forking a process that runs Qt and MediaPipe threads is unsafe; a frozen
+app calls multiprocessing.freeze_support() in packaging/launcher.py), load the models once, and are kept for the
+window's lifetime (`WorkerProcesses`), so only the first run pays for starting them. A worker that dies (a native
+crash on one photo) costs that photo an error, not the window; the next photo gets a new pool. No Qt here: this
+module is imported by the worker processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # a worker imports this module before its priority is lowered: nothing heavy at the top
+    from albumsorter.core.analysis import PhotoAnalysis
+    from albumsorter.core.scanning import FileEntry
+
+WORKER_NICENESS = 5  # the window comes first: its process keeps the normal priority
+
+_analyzer: Any = None  # the worker process's core Analyzer
+
+
+def _start_worker(model_card, preprocessing, detection, detector_model) -> None:
+    global _analyzer
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(WORKER_NICENESS)
+    from albumsorter.core.analysis import Analyzer, load_scorer_specs
+
+    _card, specs = load_scorer_specs(model_card, preprocessing)
+    _analyzer = Analyzer(specs, detection, detector_model)
+
+
+def _analyse(entry: FileEntry) -> PhotoAnalysis:
+    return _analyzer.analyse(entry)
+
+
+def _rescore(path: str, kind: str, faces):
+    return _analyzer.rescore(path, kind, faces)
+
+
+def processes_wanted() -> bool:
+    """Index in processes unless ALBUMSORTER_INDEX_THREADS=1 asks for threads (for comparing the two)."""
+    return os.environ.get("ALBUMSORTER_INDEX_THREADS", "") not in ("1", "true", "yes")
+
+
+class WorkerProcesses:
+    """The window's analysis processes, started on first use and kept between index runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._key: tuple | None = None
+
+    def pool(self, workers: int, options) -> ProcessPoolExecutor:
+        """A pool of `workers` processes with the models `options` (core IndexOptions) names."""
+        key = (workers, options.model_card, options.preprocessing, options.detection, options.detector_model)
+        with self._lock:
+            if self._pool is None or self._key != key:
+                self._close()
+                self._pool = ProcessPoolExecutor(
+                    workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=key[1:]
+                )
+                self._key = key
+            return self._pool
+
+    def broken(self, pool: ProcessPoolExecutor) -> None:
+        """A worker died: the next photo starts a new pool."""
+        with self._lock:
+            if self._pool is pool:
+                self._close()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool, self._key = None, None
+
+
+class ProcessAnalyzer:
+    """Stands in for the core Indexer's Analyzer: each photo is analysed by a worker process."""
+
+    def __init__(self, analyzer, processes: WorkerProcesses, workers: int, options) -> None:
+        self._analyzer = analyzer
+        self._processes = processes
+        self._workers = workers
+        self._options = options
+
+    def analyse(self, entry: FileEntry) -> PhotoAnalysis:
+        pool = self._processes.pool(self._workers, self._options)
+        try:
+            return pool.submit(_analyse, entry).result()
+        except BrokenProcessPool:
+            from albumsorter.core.analysis import PhotoAnalysis
+
+            self._processes.broken(pool)
+            # Recorded as unreadable for now, and read again by the next run (it may have been the worker's fault).
+            return PhotoAnalysis(entry, error="internal error: the analysis process stopped on this photo", retry_next_run=True)
+
+    def rescore(self, path: str, kind: str, faces):
+        pool = self._processes.pool(self._workers, self._options)
+        try:
+            return pool.submit(_rescore, path, kind, list(faces)).result()
+        except BrokenProcessPool:
+            from albumsorter.core.decoding import PhotoError
+
+            self._processes.broken(pool)
+            raise PhotoError("the analysis process stopped on this photo") from None
+
+    def close(self) -> None:
+        """The end of a run: the processes stay for the next one (WorkerProcesses.shutdown ends them)."""
+        self._analyzer.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._analyzer, name)

@@ -65,7 +65,7 @@ def slow(method):
     return wrapper
 
 pipeline.Analyzer.analyse = slow(pipeline.Analyzer.analyse)
-pipeline.Analyzer.rescore = slow(pipeline.Analyzer.rescore)
+pipeline.Analyzer.refresh = slow(pipeline.Analyzer.refresh)
 catalog, folder, card = sys.argv[1:4]
 with Catalog(catalog) as cat:
     Indexer(cat, IndexOptions(workers=1, batch_size=1, model_card=Path(card) if card != "-" else None)).run(folder)

@@ -4,7 +4,7 @@ thread of the window's process.
 
 Why: analysis runs Python as well as native code, and threads doing it in the window's process take the GIL from
 painting (issue #16: a 6 ms repaint took 1.6 s beside two busy Python threads, 10 ms beside two busy processes).
-`ProcessAnalyzer` stands in for the core Analyzer (the same calls: analyse, rescore, close): the core's worker
+`ProcessAnalyzer` stands in for the core Analyzer (the same calls: analyse, refresh, close): the core's worker
 threads hand each photo to a process and wait for it (waiting releases the GIL), and the run loop stores the
 results as before. Nothing is implemented twice: the processes run core.analysis.Analyzer.
 
@@ -49,8 +49,8 @@ def _analyse(entry: FileEntry) -> PhotoAnalysis:
     return _analyzer.analyse(entry)
 
 
-def _rescore(path: str, kind: str, faces):
-    return _analyzer.rescore(path, kind, faces)
+def _refresh(path: str, kinds, faces, measure: bool):
+    return _analyzer.refresh(path, kinds, faces, measure)
 
 
 def processes_wanted() -> bool:
@@ -114,10 +114,10 @@ class ProcessAnalyzer:
             # Recorded as unreadable for now, and read again by the next run (it may have been the worker's fault).
             return PhotoAnalysis(entry, error="internal error: the analysis process stopped on this photo", retry_next_run=True)
 
-    def rescore(self, path: str, kind: str, faces):
+    def refresh(self, path: str, kinds, faces, measure: bool):
         pool = self._processes.pool(self._workers, self._options)
         try:
-            return pool.submit(_rescore, path, kind, list(faces)).result()
+            return pool.submit(_refresh, path, list(kinds), list(faces), measure).result()
         except BrokenProcessPool:
             from albumsorter.core.decoding import PhotoError
 

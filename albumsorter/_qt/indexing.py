@@ -180,9 +180,9 @@ class PausingAnalyzer:
         finally:
             self._control.analysis_finished(path)
 
-    def rescore(self, *args, **kwargs):
+    def refresh(self, *args, **kwargs):
         self._control.hold()
-        return self._analyzer.rescore(*args, **kwargs)
+        return self._analyzer.refresh(*args, **kwargs)
 
     def __getattr__(self, name: str):
         return getattr(self._analyzer, name)

@@ -133,6 +133,9 @@ class PeopleRoom(QObject):
         self.dock.setObjectName("PeopleDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # Hidden until asked for (People menu, Find People): a first window at 1366 px keeps its grid wide; a returning
+        # user's layout (restored after the rooms are built) shows it again.
+        self.dock.hide()
         self.dock.visibilityChanged.connect(lambda visible: self.refresh() if visible else None)
         self.menu, self.find_action = self._build_menu(window)
         self.find_action.setEnabled(False)  # until a catalog is open
@@ -185,6 +188,7 @@ class PeopleRoom(QObject):
         def run(context: TaskContext):
             return update_people_in_catalog(path, workers, lambda: context.cancelled, context.report)
 
+        self.dock.show()
         self.panel.show_progress(0, 0, "Starting…")
         self._task_path = path
         self.find_action.setEnabled(False)

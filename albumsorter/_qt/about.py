@@ -9,7 +9,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-RUNTIME = "Expressions: LiteRT (XNNPACK) on the CPU · face detection: MediaPipe on the CPU"
+
+def runtime_description() -> str:
+    """What runs the expression model here (LiteRT on the CPU, or ONNX Runtime on a GPU: core/runtime.py)."""
+    try:
+        from albumsorter.core.runtime import describe_runtime
+
+        expressions = describe_runtime()
+    except Exception as exc:  # the About box must open whatever the runtime says
+        expressions = f"unknown ({exc})"
+    return f"Expressions: {expressions} · face detection and landmarks: MediaPipe on the CPU"
 
 
 def model_description() -> tuple[str, str]:
@@ -34,7 +43,7 @@ def about_html(catalog: Path | None, folder: Path | None) -> str:
     model, details = model_description()
     rows = [
         ("Expression model", f"{model}<br><small>{html.escape(details)}</small>"),
-        ("Runs on", html.escape(RUNTIME)),
+        ("Runs on", html.escape(runtime_description())),
         ("Folder", html.escape(str(folder)) if folder else "none open"),
         ("Catalog", html.escape(str(catalog)) if catalog else "none open"),
     ]

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 
 from albumsorter._qt.about import show_about
 from albumsorter._qt.actions import WindowActions, show_shortcuts
+from albumsorter._qt.best_shot_room import BestShotRoom
+from albumsorter._qt.improve_room import ImproveRoom
 from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
 from albumsorter._qt.errors_panel import ErrorsPanel
 from albumsorter._qt.export_dialog import ExportJob, ExportNotice
@@ -150,12 +152,13 @@ class MainWindow(QMainWindow):
             lambda text: self.statusBar().showMessage(text, 8000),
         )
         self.sidecar_setting.restore()
-        # People (issue #14): the People dock and menu, Find People in the background, the person filter added to the
-        # filter panel's (people_room listens to filter_changed after this window does).
+        # People (#14): dock, menu, Find People in the background, the person filter (listens after this window does).
         from albumsorter._qt.people_room import PeopleRoom
 
         self.people = PeopleRoom(self, self.runner, self.session, self.filter_panel, self._filter_changed)
         self.grid.clear_filters_requested.connect(self.people.clear_person)
+        self.best_shot = BestShotRoom(self)  # issue #11: stacks, the best-shot filters, the compare view (best_shot_room.py)
+        self.improve = ImproveRoom(self, self.runner, self.session)  # issue #12: Model → Improve / Revert
         self._update_actions()
         self.resize(1280, 800)
         self._restore_layout()
@@ -291,7 +294,7 @@ class MainWindow(QMainWindow):
         if self._current_to_keep is not None and not self.model.is_busy():
             self.grid.make_current(self._current_to_keep)  # the current photo stays current if it still matches
             self._current_to_keep = None
-        if self.stack.currentWidget() is not self.viewer:
+        if self.stack.currentWidget() in (self.welcome, self.grid):  # the viewer and compare pages stay
             self.stack.setCurrentWidget(self.grid if self.session.path is not None else self.welcome)
 
     def _update_empty_state(self) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Render screenshots of the window offscreen for the README: the grid (light and dark), the viewer and
-the filter panel, with photos indexed from FOLDER into a real catalog.
+the filter panel, with photos indexed from FOLDER into a real catalog; then a stack and the compare view from a
+burst of the public-domain samples (screenshots_best_shot.py; those alone: --best-shot-only, no folder needed).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py ../shared/photos [--out docs/screenshots]
 
@@ -55,7 +56,8 @@ def pump(app, seconds: float, until=None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="a folder of photos to index and show")
+    parser.add_argument("folder", type=Path, nargs="?", help="a folder of photos to index and show")
+    parser.add_argument("--best-shot-only", action="store_true", help="only the stack and compare screenshots (no folder)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "docs" / "screenshots")
     parser.add_argument("--catalog", type=Path, help="catalog file (default: a temporary one)")
     parser.add_argument("--max-kb", type=int, default=200)
@@ -73,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, Catalog, PhotoFilter
 
     app = create_application()
+    if args.best_shot_only or args.folder is None:
+        if args.folder is None and not args.best_shot_only:
+            parser.error("a folder of photos is needed (or --best-shot-only)")
+        from screenshots_best_shot import render_best_shot
+
+        render_best_shot(app, args.out, pump, save_small, args.width, args.height, args.max_kb)
+        return 0
     window = MainWindow(thumbnail_cache_dir=None)
     window.resize(args.width, args.height)
     window.show()
@@ -132,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     shot(window, "main-window-filtered.png")
     cat.close()
     window.close()
+    # The best shot (issue #11): a stack and the compare view, made from the public-domain samples (not FOLDER).
+    from screenshots_best_shot import render_best_shot
+
+    render_best_shot(app, args.out, pump, save_small, args.width, args.height, args.max_kb)
     tmp.cleanup()
     return 0
 

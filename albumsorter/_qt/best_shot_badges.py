@@ -168,10 +168,10 @@ def _paint_warning(painter: QPainter, pal: QPalette, rect: QRectF, badge: str) -
         for k in (-0.35, 0.0, 0.35):  # lashes
             base = QPointF(c.x() + k * r, c.y() + r * (0.2 if k else 0.27))
             painter.drawLine(base, QPointF(base.x() + k * r * 0.4, base.y() + r * 0.3))
-    else:
-        painter.setPen(Qt.PenStyle.NoPen)
-        for dx, alpha in ((-0.28, 90), (0.28, 90), (0.0, 255)):
+    else:  # a ring with its ghosts beside it: out of focus, or shaken
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for dx, alpha in ((-0.3, 110), (0.3, 110), (0.0, 255)):
             w = QColor(white)
             w.setAlpha(alpha)
-            painter.setBrush(w)
-            painter.drawEllipse(QPointF(c.x() + dx * r, c.y()), r * 0.38, r * 0.38)
+            painter.setPen(QPen(w, max(1.2, r / 6)))
+            painter.drawEllipse(QPointF(c.x() + dx * r, c.y()), r * 0.36, r * 0.36)

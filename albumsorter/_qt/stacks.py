@@ -69,4 +69,3 @@ def stacks_of(model) -> StackRows | None:
     """The stacks the grid model shows (None: stacks are off)."""
     source = getattr(model, "row_source", None)
     return source if isinstance(source, StackRows) else None
-

@@ -83,7 +83,20 @@ EXCLUDED_MODULES = [
 ]
 
 # Top-level names that must not be in a finished bundle at all (build.py checks; the test asserts).
-FORBIDDEN_IN_BUNDLE = ["tensorflow", "tensorboard", "keras", "tf_keras", "jax", "jaxlib", "torch", "matplotlib", "scipy", "ray", "pyarrow", "onnxruntime"]
+FORBIDDEN_IN_BUNDLE = [
+    "tensorflow",
+    "tensorboard",
+    "keras",
+    "tf_keras",
+    "jax",
+    "jaxlib",
+    "torch",
+    "matplotlib",
+    "scipy",
+    "ray",
+    "pyarrow",
+    "onnxruntime",
+]
 
 
 def keep_module(name: str) -> bool:
@@ -272,7 +285,10 @@ def model_files(models: Path) -> list[tuple[Path, str]]:
     card = models / "expression" / "model.json"
     landmarker = models / "face_landmarker" / "face_landmarker.task"
     embedding = models / "face_embedding"
-    embedding_files = [embedding / "dlib_face_recognition_resnet_model_v1.dat", embedding / "shape_predictor_5_face_landmarks.dat"]
+    embedding_files = [
+        embedding / "dlib_face_recognition_resnet_model_v1.dat",
+        embedding / "shape_predictor_5_face_landmarks.dat",
+    ]
     missing = [str(p) for p in (detector, card, landmarker, *embedding_files) if not p.is_file()]
     if missing:
         raise FileNotFoundError(

@@ -143,7 +143,10 @@ def test_an_old_catalog_gets_the_new_scores_without_redetection(tmp_path, monkey
             import os
 
             os.utime(target, ns=(mtime_ns, mtime_ns))
-        conn.execute("UPDATE photos SET path = replace(path, '/tmp/v2album/ALBUM', ?), detector_id = ?", (str(album), DetectionSettings().id))
+        conn.execute(
+            "UPDATE photos SET path = replace(path, '/tmp/v2album/ALBUM', ?), detector_id = ?",
+            (str(album), DetectionSettings().id),
+        )
 
     def must_not_detect(*args, **kwargs):
         raise AssertionError("faces were detected again")

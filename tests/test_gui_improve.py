@@ -11,9 +11,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gui_fixtures import gui_env, new_window  # noqa: E402, F401
+
 from albumsorter.core.catalog import Catalog  # noqa: E402
 from albumsorter.core.pipeline import Indexer, IndexOptions  # noqa: E402
-from gui_fixtures import gui_env, new_window  # noqa: E402, F401
 
 pytestmark = pytest.mark.usefixtures("require_models", "gui_env")
 

@@ -156,8 +156,13 @@ def test_model_files(tmp_path):
     (tmp_path / "expression" / "model.json").write_text(json.dumps({"file": "m.tflite"}))
     with pytest.raises(FileNotFoundError, match="face_landmarker.task"):
         rules.model_files(tmp_path)
-    for name in ("face_landmarker/face_landmarker.task", "face_landmarker/eye_calibration.json", "face_embedding/README.md",
-                 "face_embedding/dlib_face_recognition_resnet_model_v1.dat", "face_embedding/shape_predictor_5_face_landmarks.dat"):
+    for name in (
+        "face_landmarker/face_landmarker.task",
+        "face_landmarker/eye_calibration.json",
+        "face_embedding/README.md",
+        "face_embedding/dlib_face_recognition_resnet_model_v1.dat",
+        "face_embedding/shape_predictor_5_face_landmarks.dat",
+    ):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
     with pytest.raises(FileNotFoundError, match="m.tflite"):
@@ -193,8 +198,12 @@ def test_build_bundle_and_run_its_self_test(tmp_path_factory):
         pytest.skip("PyInstaller is not installed (pip install -e '.[package]'): the bundle is not built here")
     _require_models()
     out = tmp_path_factory.mktemp("bundle")
-    env = dict(os.environ, ALBUMSORTER_DIST_DIR=str(out / "dist"), ALBUMSORTER_BUILD_DIR=str(out / "build"),
-               ALBUMSORTER_ARCHIVE_LEVEL="1")  # a faster archive: CI time matters more than its size here
+    env = dict(
+        os.environ,
+        ALBUMSORTER_DIST_DIR=str(out / "dist"),
+        ALBUMSORTER_BUILD_DIR=str(out / "build"),
+        ALBUMSORTER_ARCHIVE_LEVEL="1",
+    )  # a faster archive: CI time matters more than its size here
     res = _run([sys.executable, str(REPO / "packaging" / "build.py")], timeout=BUILD_TIMEOUT_S, env=env)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     bundle = out / "dist" / "AlbumSorter"
@@ -207,8 +216,9 @@ def test_build_bundle_and_run_its_self_test(tmp_path_factory):
     assert "unpacked" in (out / "dist" / "AlbumSorter-size.txt").read_text()
 
     run_env = {k: v for k, v in os.environ.items() if k != "ALBUMSORTER_MODELS"}  # the bundled models
-    res = subprocess.run([str(bundle / "AlbumSorter"), "--self-test"], capture_output=True, text=True, timeout=300,
-                         env=run_env, cwd=out)
+    res = subprocess.run(
+        [str(bundle / "AlbumSorter"), "--self-test"], capture_output=True, text=True, timeout=300, env=run_env, cwd=out
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Packaged:  yes (PyInstaller)" in res.stdout and "Self-test: PASS" in res.stdout
     # the command line works from the bundle too

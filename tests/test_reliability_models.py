@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from albumsorter.core.landmarker import landmarker_model_path
 from albumsorter.core import pipeline
 from albumsorter.core.catalog import Catalog
 from albumsorter.core.classify import ModelError
 from albumsorter.core.faces import DetectorError
+from albumsorter.core.landmarker import landmarker_model_path
 from albumsorter.core.pipeline import Indexer, IndexOptions
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 

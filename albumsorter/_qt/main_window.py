@@ -24,12 +24,12 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from albumsorter._qt.about import show_about
 from albumsorter._qt.actions import WindowActions, show_shortcuts
 from albumsorter._qt.best_shot_room import BestShotRoom
-from albumsorter._qt.improve_room import ImproveRoom
 from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
 from albumsorter._qt.errors_panel import ErrorsPanel
 from albumsorter._qt.export_dialog import ExportJob, ExportNotice
 from albumsorter._qt.filter_panel import FilterPanel
 from albumsorter._qt.grid import GridView
+from albumsorter._qt.improve_room import ImproveRoom
 from albumsorter._qt.indexing import IndexingController
 from albumsorter._qt.photo_model import ID_ROLE, PhotoModel
 from albumsorter._qt.shortcuts import stars

@@ -73,7 +73,9 @@ def json_schema() -> pa.Schema:
     # Two frames of one burst (same signature), so that the group field is typed too.
     measures = PhotoMeasures(0.8, 0.9, {"taken_at": 0.0, "phash": "0" * 16, "thumb": "80" * 1024})
     with Catalog(":memory:") as catalog:
-        good = catalog.record_photo(IndexedPhoto("/a.jpg", 1, 1, "h", "JPEG", 200, 200, "2020-01-01T00:00:00", "d", [face], measures))
+        good = catalog.record_photo(
+            IndexedPhoto("/a.jpg", 1, 1, "h", "JPEG", 200, 200, "2020-01-01T00:00:00", "d", [face], measures)
+        )
         catalog.record_photo(IndexedPhoto("/a2.jpg", 1, 1, "h2", "JPEG", 200, 200, "2020-01-01T00:00:01", "d", [face], measures))
         catalog.assign_groups()
         bad = catalog.record_error("/b.jpg", 1, 1, "reason")

@@ -45,7 +45,9 @@ def _format_summary(summary, stats: dict) -> str:
         f"Folder:      {summary.root}",
         f"Photos:      {stats['photos']} indexed in the catalog ({summary.indexed} analysed now, "
         f"{summary.unchanged} unchanged, {summary.moved} moved, {summary.copied} copies, {summary.reclassified} re-scored)",
-        f"Groups:      {stats['groups']} bursts / near-duplicate groups ({stats['grouped_photos']} photos)" if stats.get("groups") else None,
+        f"Groups:      {stats['groups']} bursts / near-duplicate groups ({stats['grouped_photos']} photos)"
+        if stats.get("groups")
+        else None,
         f"Faces:       {stats['faces']} in the catalog ({summary.faces_found} found now)",
         "Expressions: " + ", ".join(f"{k} {v}" for k, v in stats["labels"].items() if v)
         if stats["faces"]

@@ -21,8 +21,8 @@ from albumsorter.core.decoding import DecodedPhoto, PhotoError, ReadError, decod
 from albumsorter.core.detection import DetectionSettings, find_faces
 from albumsorter.core.face import Box, FaceResult, Landmarks, ScorerResult
 from albumsorter.core.faces import FaceDetector
-from albumsorter.core.photo_measures import PhotoMeasures, measure_photo
 from albumsorter.core.geometry import iou
+from albumsorter.core.photo_measures import PhotoMeasures, measure_photo
 from albumsorter.core.preprocess import PreprocessConfig
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 from albumsorter.core.scanning import BROKEN_LINK_SIZE, FileEntry

@@ -146,7 +146,9 @@ def _phash(small: np.ndarray) -> int:
     """imagehash.phash, bit for bit (tests/test_grouping.py checks it against imagehash), without its scipy
     dependency, which the desktop installer leaves out: a Lanczos reduction to 32 x 32, a 2-D DCT, and one bit per
     low frequency, set where the coefficient is above their median (row-major, first bit most significant)."""
-    pixels = np.asarray(Image.fromarray(small).convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64)
+    pixels = np.asarray(
+        Image.fromarray(small).convert("L").resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS), dtype=np.float64
+    )
     low = (_DCT @ pixels @ _DCT.T)[:PHASH_BITS_SIDE, :PHASH_BITS_SIDE]
     bits = (low > np.median(low)).ravel()
     return int("".join("1" if b else "0" for b in bits), 2)

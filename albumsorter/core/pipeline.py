@@ -319,7 +319,9 @@ class Indexer:
                     control.wait_if_paused()
                     photo_id = todo.popleft()
                     faces = [(f.id, f.to_face_result()) for f in self.catalog.faces_for([photo_id]).get(photo_id, [])]
-                    job = pool.submit(self.analyzer.refresh, paths[photo_id], kinds.get(photo_id, []), faces, photo_id in unmeasured)
+                    job = pool.submit(
+                        self.analyzer.refresh, paths[photo_id], kinds.get(photo_id, []), faces, photo_id in unmeasured
+                    )
                     in_flight[job] = photo_id
                 if not in_flight:
                     break

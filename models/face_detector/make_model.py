@@ -104,17 +104,13 @@ def default_source() -> str:
 
 
 def build(source: str) -> bytes:
-    md_fb, schema_fb, metadata, metadata_info, metadata_writer, writer_utils = (
-        _import_tflite_support()
-    )
+    md_fb, schema_fb, metadata, metadata_info, metadata_writer, writer_utils = _import_tflite_support()
 
     model_buf = writer_utils.load_file(source)
     in_types = writer_utils.get_input_tensor_types(model_buf)
     graph = schema_fb.Model.GetRootAsModel(model_buf, 0).Subgraphs(0)
-    in_shapes = [graph.Tensors(graph.Inputs(i)).ShapeAsNumpy().tolist()
-                 for i in range(graph.InputsLength())]
-    out_shapes = [graph.Tensors(graph.Outputs(i)).ShapeAsNumpy().tolist()
-                  for i in range(graph.OutputsLength())]
+    in_shapes = [graph.Tensors(graph.Inputs(i)).ShapeAsNumpy().tolist() for i in range(graph.InputsLength())]
+    out_shapes = [graph.Tensors(graph.Outputs(i)).ShapeAsNumpy().tolist() for i in range(graph.OutputsLength())]
     expect_in = [[1, INPUT_SIZE, INPUT_SIZE, 3]]
     expect_out = [[1, NUM_ANCHORS, 16], [1, NUM_ANCHORS, 1]]
     if in_shapes != expect_in or out_shapes != expect_out:
@@ -134,10 +130,7 @@ def build(source: str) -> bytes:
     )
     image_in = metadata_info.InputImageTensorMd(
         name="image",
-        description=(
-            "RGB image, 192x192, float32, scaled to [-1, 1] by "
-            "(pixel - 127.5) / 127.5."
-        ),
+        description=("RGB image, 192x192, float32, scaled to [-1, 1] by (pixel - 127.5) / 127.5."),
         norm_mean=[127.5],
         norm_std=[127.5],
         color_space_type=md_fb.ColorSpaceType.RGB,
@@ -186,10 +179,7 @@ def main() -> None:
         src_sha = hashlib.sha256(fh.read()).hexdigest()
     print(f"source: {source}\n  sha256 {src_sha}")
     if src_sha != SOURCE_SHA256:
-        print(
-            f"  WARNING: differs from the file in {SOURCE_PACKAGE} "
-            f"{SOURCE_PACKAGE_VERSION} ({SOURCE_SHA256})"
-        )
+        print(f"  WARNING: differs from the file in {SOURCE_PACKAGE} {SOURCE_PACKAGE_VERSION} ({SOURCE_SHA256})")
 
     out = build(source)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)

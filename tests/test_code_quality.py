@@ -155,3 +155,13 @@ def test_no_two_modules_import_each_other():
     graph = import_graph(REPO, PACKAGES)
     assert {"albumsorter.core.classify", "training.train", "training.evaluate"} <= set(graph)
     assert mutual_imports(graph) == []
+
+
+def test_no_module_under_albumsorter_is_over_500_lines():
+    """Small modules: a file past 500 lines is doing more than one job and should be split into rooms."""
+    long = {
+        str(path.relative_to(REPO)): n
+        for path in (REPO / "albumsorter").rglob("*.py")
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert not long, f"split these modules: {long}"

@@ -26,4 +26,14 @@ Modules, each small:
   export_dialog.py   "Export picks..." in the export lane with a progress dialog; the bar with Open Folder
   errors_panel.py    the dock listing photos that could not be read
   theme.py           light / dark / follow the system; check boxes visible on dark palettes
+  best_shot_room.py  the best shot (#11): stacks toggle, filters section, compare, pick the keepers, split / merge
+  stacks.py          groups of bursts shown as stacks (keeper on top) over the grid's rows
+  best_shot_badges.py  closed-eye and blur badges on a thumbnail
+  best_shot_filters.py the "Best shot" section of the filter panel
+  compare_view.py    two to four photos side by side, zoom and pan in sync, P / X / stars on each
+  compare_pane.py    one photo of the compare view
+  face_quality_words.py eyes, smile, sharpness, pose of a face in words
+  people_room.py     People (#14): the dock, menu, Find People in the background, the person filter
+  people_panel.py    the People dock's widgets: persons, naming in place, merge by drag and drop, suggestions
+  improve_room.py    Model → Improve the Model from My Corrections / Revert (#12), in the background
 """

@@ -203,6 +203,18 @@ MOUSE_HELP = (
 )
 
 
+# The best-shot room (best_shot_room.py, compare_view.py) defines these keys with its own actions; listed here so that
+# F1 tells every key in one place.
+BEST_SHOT_HELP = (
+    "<p><i>Bursts and the compare view</i><br>"
+    "<b>S</b> open / close the stack of the current photo · <b>C</b> compare the selected photos (or the current "
+    "photo's group) side by side · <b>Ctrl+G</b> merge the selection into one group · <b>Ctrl+Shift+G</b> split it "
+    "from its group.<br>In the compare view: <b>←</b> / <b>→</b> (or Tab) the next photo, <b>P</b> / <b>X</b> / "
+    "<b>U</b> and <b>0</b>–<b>5</b> act on the highlighted photo, <b>F</b> zoom every photo to the same face, "
+    "<b>Z</b> fit, <b>+</b> / <b>−</b> zoom all, <b>Esc</b> back to the grid.</p>"
+)
+
+
 def shortcuts_html(commands: Iterable[Command] = ALL_COMMANDS) -> str:
     """The help dialog: the digit rule, then one line per listed command (a group's commands share one line)."""
     sections = {WINDOW: "In the window", VIEWER: "In the viewer"}
@@ -227,4 +239,4 @@ def shortcuts_html(commands: Iterable[Command] = ALL_COMMANDS) -> str:
         rows.append(
             f"<tr><td><b>{html.escape(keys, quote=False)}</b>&nbsp;&nbsp;</td><td>{html.escape(what, quote=False)}</td></tr>"
         )
-    return KEY_RULE + "<table>" + "".join(rows) + "</table>" + MOUSE_HELP
+    return KEY_RULE + "<table>" + "".join(rows) + "</table>" + BEST_SHOT_HELP + MOUSE_HELP

@@ -7,21 +7,38 @@ outline. Icons are painted as vector shapes (no emoji font needed, crisp at any 
 Badges stay inside the thumbnail, however narrow (a portrait at 96 px is 64 px wide): when the face and smile
 badges do not fit side by side they become one "smiling/faces" badge, then a smaller one. Long file names get
 two lines at the small sizes, the second elided on the left, so the end of the name (the number) stays.
+
+Painting is per cell per frame (~30 cells a frame while scrolling), so what does not change from frame to frame is
+kept: the face / star / pick badges as overlays drawn once per look (paint_cache.py), the name's lines per photo.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from albumsorter._qt.best_shot_badges import paint_best_shot_badges
+from albumsorter._qt.paint_cache import LruCache, draw_overlay, overlay_ratio
 from albumsorter._qt.photo_model import display
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, STATUS_ERROR
 
 REJECT_RED = QColor(200, 40, 40)
 PADDING = 6
 TWO_LINE_NAMES_UP_TO = 128  # thumbnail sizes at which a long name gets a second line
+BADGE_OVERLAYS = 512  # distinct badge looks kept (counts x rating x flag x thumbnail shape)
+NAMES_KEPT = 20000  # photos whose name lines are kept
+THUMBNAIL_OVERLAY_BYTES = 48 * 1024 * 1024  # thumbnails kept at their drawn size: a few screens of them
+PLACEHOLDERS = 64
+
+# Qt's flags are Python enums in PySide6: combining them costs a few microseconds, so once, not per cell.
+_SELECTED, _HOVERED, _FOCUSED = (
+    QStyle.StateFlag.State_Selected,
+    QStyle.StateFlag.State_MouseOver,
+    QStyle.StateFlag.State_HasFocus,
+)
+_NAME_ALIGN = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+_BADGE_TEXT_ALIGN = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
 
 
 def name_lines(name: str, fm: QFontMetrics, width: int, lines: int) -> list[str]:
@@ -35,10 +52,42 @@ def name_lines(name: str, fm: QFontMetrics, width: int, lines: int) -> list[str]
     return [name[:cut], fm.elidedText(name[cut:], Qt.TextElideMode.ElideLeft, width)]
 
 
+def _draw_thumbnail(painter: QPainter, pix: QPixmap, target: QRectF, rejected: bool) -> None:
+    if rejected:
+        painter.setOpacity(0.35)
+    painter.drawPixmap(target, pix, QRectF(pix.rect()))
+    painter.setOpacity(1.0)
+
+
+def _draw_placeholder(painter: QPainter, pal: QPalette, target: QRectF, failed: bool) -> None:
+    """Where the thumbnail will be (or cannot be)."""
+    painter.setPen(Qt.PenStyle.NoPen)
+    bg = QColor(pal.color(QPalette.ColorRole.Mid))
+    bg.setAlpha(90)
+    painter.setBrush(bg)
+    painter.drawRoundedRect(target, 4, 4)
+    painter.setPen(pal.color(QPalette.ColorRole.Text))
+    painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "⚠ unreadable" if failed else "…")
+
+
+def _drawn(_painted: None) -> tuple[bool, None]:
+    """What draw_overlay wants back from a drawing that always paints and keeps nothing."""
+    return True, None
+
+
+def _pixmap_bytes(entry: tuple[QPixmap | None, object]) -> int:
+    pixmap = entry[0]
+    return pixmap.width() * pixmap.height() * 4 if pixmap is not None else 0
+
+
 class PhotoDelegate(QStyledItemDelegate):
     def __init__(self, parent=None, thumb_size: int = 160) -> None:
         super().__init__(parent)
         self.thumb_size = thumb_size
+        self._badge_overlays: LruCache[tuple[QPixmap | None, tuple[float | None, QFont]]] = LruCache(BADGE_OVERLAYS)
+        self._names: LruCache[str] = LruCache(NAMES_KEPT)
+        self._thumbnails: LruCache[tuple[QPixmap | None, None]] = LruCache(THUMBNAIL_OVERLAY_BYTES, cost=_pixmap_bytes)
+        self._placeholders: LruCache[tuple[QPixmap | None, None]] = LruCache(PLACEHOLDERS)
 
     def set_thumb_size(self, size: int) -> None:
         self.thumb_size = size
@@ -57,9 +106,8 @@ class PhotoDelegate(QStyledItemDelegate):
             return
         rec = model.record(index.row())
         pal: QPalette = option.palette
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
-        hovered = bool(option.state & QStyle.StateFlag.State_MouseOver)
-        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        state = option.state
+        selected, hovered, focused = bool(state & _SELECTED), bool(state & _HOVERED), bool(state & _FOCUSED)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
@@ -87,32 +135,36 @@ class PhotoDelegate(QStyledItemDelegate):
         area = QRectF(option.rect.x() + (option.rect.width() - size) / 2, option.rect.y() + PADDING, size, size)
         thumbs = getattr(model, "thumbnails", None)
         pix = thumbs.pixmap(rec.path) if thumbs is not None else None
+        ratio = overlay_ratio(painter)
         if pix is not None and not pix.isNull():
             w, h = pix.width(), pix.height()
             s = min(size / w, size / h)
             target = QRectF(area.x() + (size - w * s) / 2, area.y() + (size - h * s) / 2, w * s, h * s)
-            if rec.pick == PICK_REJECTED:
-                painter.setOpacity(0.35)
-            painter.drawPixmap(target, pix, QRectF(pix.rect()))
-            painter.setOpacity(1.0)
+            rejected = rec.pick == PICK_REJECTED
+            if ratio is None:
+                _draw_thumbnail(painter, pix, target, rejected)
+            else:  # scaled once, then copied while the cell stays in view
+                key = ("thumbnail", pix.cacheKey(), rejected)
+                draw_overlay(
+                    painter, target, ratio, self._thumbnails, key, lambda p, r: _drawn(_draw_thumbnail(p, pix, r, rejected))
+                )
         else:
             target = area.adjusted(size * 0.1, size * 0.1, -size * 0.1, -size * 0.1)
-            painter.setPen(Qt.PenStyle.NoPen)
-            bg = QColor(pal.color(QPalette.ColorRole.Mid))
-            bg.setAlpha(90)
-            painter.setBrush(bg)
-            painter.drawRoundedRect(target, 4, 4)
-            failed = (thumbs.failed.get(rec.path) if thumbs is not None else None) or (
-                rec.error if rec.status == STATUS_ERROR else None
+            failed = bool(
+                (thumbs.failed.get(rec.path) if thumbs is not None else None)
+                or (rec.error if rec.status == STATUS_ERROR else None)
             )
-            painter.setPen(pal.color(QPalette.ColorRole.Text))
-            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "⚠ unreadable" if failed else "…")
+            if ratio is None:
+                _draw_placeholder(painter, pal, target, failed)
+            else:
+                key = ("placeholder", failed, painter.font().key(), pal.cacheKey())
+                draw_overlay(
+                    painter, target, ratio, self._placeholders, key, lambda p, r: _drawn(_draw_placeholder(p, pal, r, failed))
+                )
 
-        painter.save()
-        self._paint_badges(painter, pal, rec, target)
-        painter.restore()
+        face_row = self._paint_badges_once(painter, pal, rec, target, ratio)
         # Stacks, closed eyes, blurred faces (issue #11), beside the face badges.
-        paint_best_shot_badges(painter, pal, rec, target, QRectF(option.rect), model, index.row(), self.face_row)
+        paint_best_shot_badges(painter, pal, rec, target, QRectF(option.rect), model, index.row(), face_row)
 
         text_rect = QRect(
             option.rect.x() + PADDING,
@@ -121,12 +173,41 @@ class PhotoDelegate(QStyledItemDelegate):
             option.rect.bottom() - int(area.bottom()) - 2,
         )
         painter.setPen(pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text))
-        fm = QFontMetrics(option.font)
-        lines = name_lines(display(rec.name), fm, text_rect.width(), self.name_line_count())
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, "\n".join(lines))
+        painter.drawText(text_rect, _NAME_ALIGN, self._name_text(rec, option.font, text_rect.width()))
         painter.restore()
 
+    def _name_text(self, rec, font: QFont, width: int) -> str:
+        """The name as drawn under the thumbnail (its lines, joined), worked out once per photo, width and font."""
+        key = (rec.path, width, self.name_line_count(), font.key())
+        text = self._names.get(key)
+        if text is None:
+            lines = name_lines(display(rec.name), QFontMetrics(font), width, self.name_line_count())
+            text = self._names.put(key, "\n".join(lines))
+        return text
+
     # --- badges ---
+
+    def _paint_badges_once(
+        self, painter: QPainter, pal: QPalette, rec, target: QRectF, ratio: int | None
+    ) -> tuple[float | None, QFont]:
+        """The face, star and pick badges, copied from an overlay drawn once per look (see paint_cache.py);
+        returns `face_row` (where the face badges end, their font) for the best-shot badges."""
+        if ratio is None:  # copied pixels would not line up: draw the shapes here
+            painter.save()
+            self._paint_badges(painter, pal, rec, target)
+            painter.restore()
+            return self.face_row
+        look = (rec.status == STATUS_ERROR, rec.face_count, rec.smile_count, rec.rating, rec.pick)
+        key = (*look, painter.font().key(), pal.cacheKey())
+
+        def draw(overlay: QPainter, rect: QRectF) -> tuple[bool, tuple[float | None, QFont]]:
+            self._paint_badges(overlay, pal, rec, rect)
+            right, font = self.face_row
+            drawn = rec.status == STATUS_ERROR or bool(rec.face_count or rec.rating or rec.pick)
+            return drawn, (None if right is None else right - rect.left(), font)
+
+        offset, font = draw_overlay(painter, target, ratio, self._badge_overlays, key, draw)
+        return (None if offset is None else target.left() + offset, font)
 
     def _paint_badges(self, painter: QPainter, pal: QPalette, rec, target: QRectF) -> None:
         painter.setClipRect(target)  # nothing sticks out of a narrow portrait
@@ -231,7 +312,5 @@ class PhotoDelegate(QStyledItemDelegate):
                 painter.drawEllipse(QPointF(ir.left() + ir.width() * 0.36, ir.top() + ir.height() * 0.38), e, e)
                 painter.drawEllipse(QPointF(ir.left() + ir.width() * 0.64, ir.top() + ir.height() * 0.38), e, e)
         painter.setPen(fg)
-        painter.drawText(
-            QRectF(x + 5 + icon_w, y, w - icon_w - 8, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text
-        )
+        painter.drawText(QRectF(x + 5 + icon_w, y, w - icon_w - 8, h), _BADGE_TEXT_ALIGN, text)
         return x + w

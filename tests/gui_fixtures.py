@@ -158,6 +158,13 @@ def wait_for_rows(qtbot, model, timeout=30000) -> None:
     qtbot.waitUntil(lambda: not model.is_busy(), timeout=timeout)
 
 
+# Every read and write the window makes: queries, the user's edits (picks, corrections, ratings, faces), groups.
+WATCHED_CATALOG_CALLS = (
+    "query", "count", "photo", "faces_for", "errors", "stats", "set_pick", "set_correction",
+    "set_rating", "set_ignored", "add_face", "remove_face", "group_members", "split_group", "merge_group",
+)  # fmt: skip
+
+
 def watch_gui_thread_catalog_calls(monkeypatch) -> list[str]:
     """Records the catalog reads and writes that the window's own code (albumsorter/_qt) makes on the GUI
     thread, into the list returned (a test asserts it stays empty). Opening a catalog (creating or
@@ -177,7 +184,7 @@ def watch_gui_thread_catalog_calls(monkeypatch) -> list[str]:
             frame = frame.f_back
         return False
 
-    for name in ("query", "count", "photo", "faces_for", "errors", "stats", "set_pick", "set_correction"):
+    for name in WATCHED_CATALOG_CALLS:
         original = getattr(Catalog, name)
 
         def watched(self, *args, _original=original, _name=name, **kwargs):

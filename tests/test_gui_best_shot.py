@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,23 +54,7 @@ def album(tmp_path_factory):
 @pytest.fixture
 def gui_calls(monkeypatch):
     """Catalog calls the window's code makes on the GUI thread, the best-shot ones included (asserted empty)."""
-    calls = watch_gui_thread_catalog_calls(monkeypatch)
-    qt_dir = os.sep + os.path.join("albumsorter", "_qt") + os.sep
-    for name in ("group_members", "split_group", "merge_group", "set_rating"):
-        original = getattr(Catalog, name)
-
-        def watched(self, *args, _original=original, _name=name, **kwargs):
-            if threading.current_thread() is threading.main_thread():
-                frame = sys._getframe(1)
-                while frame is not None:
-                    if qt_dir in frame.f_code.co_filename:
-                        calls.append(_name)
-                        break
-                    frame = frame.f_back
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(Catalog, name, watched)
-    return calls
+    return watch_gui_thread_catalog_calls(monkeypatch)
 
 
 @pytest.fixture

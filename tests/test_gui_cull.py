@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -55,23 +54,7 @@ SAMPLES = resources_dir() / "samples"
 @pytest.fixture
 def gui_thread_catalog_calls(monkeypatch):
     """Catalog calls the window's code makes on the GUI thread, the new edits included (a test asserts none)."""
-    calls = watch_gui_thread_catalog_calls(monkeypatch)
-    qt_dir = os.sep + os.path.join("albumsorter", "_qt") + os.sep
-    for name in ("set_rating", "set_ignored", "add_face", "remove_face"):
-        original = getattr(Catalog, name)
-
-        def watched(self, *args, _original=original, _name=name, **kwargs):
-            if threading.current_thread() is threading.main_thread():
-                frame = sys._getframe(1)
-                while frame is not None:
-                    if qt_dir in frame.f_code.co_filename:
-                        calls.append(_name)
-                        break
-                    frame = frame.f_back
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(Catalog, name, watched)
-    return calls
+    return watch_gui_thread_catalog_calls(monkeypatch)
 
 
 def face(box: tuple[float, float, float, float], probs: dict[str, float]) -> FaceResult:

@@ -45,8 +45,8 @@ from albumsorter.core.preprocess import PreprocessConfig, eye_line_angle, face_i
 from albumsorter.core.scorers.base import ScoringContext  # noqa: E402
 from albumsorter.core.scorers.quality import MIN_FACE_PX, QualityScorer  # noqa: E402
 from training.compare import mcnemar  # noqa: E402
-from training.datasets.base import one_hot, split_indices  # noqa: E402
-from training.datasets.expw import _detections, match_faces, read_expw_labels  # noqa: E402
+from training.datasets.base import one_hot  # noqa: E402
+from training.datasets.expw import _detections, match_faces, split_photos  # noqa: E402
 
 SOURCES = ("blazeface", "landmarker")
 CONTEMPT = CLASSES_8.index("contempt")
@@ -70,15 +70,7 @@ def landmarker_eyes(face: FaceResult, scale: float) -> tuple[tuple, tuple] | Non
 def collect(root: Path, split: str, seed: int, limit: int | None, config: PreprocessConfig, plain: PreprocessConfig) -> dict:
     """Per matched labelled face: label, the three inputs (BlazeFace eyes, landmarker eyes, pre-processing
     off), both eye pairs (decoded pixels), the box width, and whether the landmarker gave eyes."""
-    rows = read_expw_labels(root / "labels.csv")
-    photos = sorted({r["path"] for r in rows})
-    if split != "all":
-        photos = [photos[i] for i in split_indices(len(photos), (0.8, 0.1, 0.1), seed)[split]]
-    if limit is not None:
-        photos = photos[:limit]
-    by_photo: dict[str, list[dict]] = {}
-    for r in rows:
-        by_photo.setdefault(r["path"], []).append(r)
+    photos, by_photo = split_photos(root, split, seed, limit)
     detections = _detections(root, photos)
     settings = DetectionSettings()
     quality = QualityScorer()

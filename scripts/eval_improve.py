@@ -38,15 +38,11 @@ def main() -> int:
     from albumsorter.core.geometry import iou
     from albumsorter.core.improve import default_replay_path, improve_from_corrections
     from albumsorter.core.pipeline import Indexer, IndexOptions
-    from training.datasets.base import split_indices
-    from training.datasets.expw import read_expw_labels
+    from training.datasets.expw import split_photos
     from training.datasets.photos import clip_box
 
     root = args.shared / "data" / "expw_dev"
-    rows = read_expw_labels(root / "labels.csv")
-    photos = sorted({r["path"] for r in rows})
-    splits = split_indices(len(photos), (0.8, 0.1, 0.1), 0)
-    chosen = sorted(photos[i] for name in args.split.split(",") for i in splits[name])
+    chosen = sorted(photo for name in args.split.split(",") for photo in split_photos(root, name, 0)[0])
     album = work / "album"
     album.mkdir(exist_ok=True)
     for photo in chosen:
@@ -59,8 +55,8 @@ def main() -> int:
         summary = Indexer(catalog, IndexOptions(workers=2)).run(album)
         print(f"indexed {summary.indexed} photos ({summary.faces_found} faces) in {time.perf_counter() - t:.0f} s")
         labels_by_name: dict[str, list[dict]] = {}
-        for r in rows:
-            labels_by_name.setdefault(Path(r["path"]).name, []).append(r)
+        for photo, labelled in split_photos(root, "all", 0)[1].items():
+            labels_by_name.setdefault(Path(photo).name, []).extend(labelled)
         corrected = 0
         for record in catalog.query(with_faces=True):
             labelled = labels_by_name.get(Path(record.path).name, [])

@@ -66,8 +66,7 @@ def extract_features(root: Path, seed: int, card: ModelCard) -> dict:
     from albumsorter.core.preprocess import face_input
     from albumsorter.core.scorers.expression import ExpressionScorer
     from albumsorter.core.scorers.quality import MIN_FACE_PX, QualityScorer
-    from training.datasets.base import split_indices
-    from training.datasets.expw import _detections, match_faces, read_expw_labels
+    from training.datasets.expw import _detections, match_faces, split_photos
 
     settings = DetectionSettings()
     key = hashlib.sha1(f"{root.resolve()}|{seed}|{card.id}|{settings.id}|{LANDMARKER_SHA256}|{MIN_FACE_PX}".encode()).hexdigest()[
@@ -77,14 +76,8 @@ def extract_features(root: Path, seed: int, card: ModelCard) -> dict:
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return {k: data[k] for k in data.files}
-    rows = read_expw_labels(root / "labels.csv")
-    photos = sorted({r["path"] for r in rows})
-    split_of = {}
-    for name, index in split_indices(len(photos), (0.8, 0.1, 0.1), seed).items():
-        split_of.update({photos[i]: name for i in index})
-    by_photo: dict[str, list[dict]] = {}
-    for r in rows:
-        by_photo.setdefault(r["path"], []).append(r)
+    photos, by_photo = split_photos(root, "all", seed)
+    split_of = {photo: name for name in ("train", "valid", "test") for photo in split_photos(root, name, seed)[0]}
     detections = _detections(root, photos)
     cnn = ExpressionScorer(card, card.preprocessing)
     quality = QualityScorer()

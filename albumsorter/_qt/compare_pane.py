@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from albumsorter._qt.face_quality_words import eyes_state, is_blurred
+from albumsorter._qt.photo_canvas import photo_painter
 from albumsorter._qt.photo_model import display
 from albumsorter.core.catalog import PICK_PICKED, PICK_REJECTED, FaceRecord, PhotoRecord
 from albumsorter.core.keeper import MAIN_FACE_SHARE
@@ -223,12 +224,8 @@ class ComparePhoto(QWidget):
         self.update()
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p = photo_painter(self)
         pal = self.palette()
-        base = pal.color(QPalette.ColorRole.Base)
-        p.fillRect(self.rect(), base.darker(115) if base.lightness() > 128 else base)
         if self.has_image():
             assert self.pixmap is not None
             img = self.image_rect()

@@ -27,6 +27,16 @@ FACE_SHARE = 0.45  # zoom to a face: it fills this share of the view's smaller s
 MIN_DRAWN_BOX = 8  # screen pixels: a smaller drag is a click, not a box
 
 
+def photo_painter(widget: QWidget) -> QPainter:
+    """A smooth painter on `widget` with its backdrop laid: the viewer's canvas and the compare view's panes."""
+    p = QPainter(widget)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    base = widget.palette().color(QPalette.ColorRole.Base)
+    p.fillRect(widget.rect(), base.darker(115) if base.lightness() > 128 else base)
+    return p
+
+
 class PhotoCanvas(QWidget):
     """Signals: correction_requested(face id, label | None), ignore_requested(face id, bool), remove_requested(face
     id), face_selected(index), face_drawn((left, top, right, bottom) in photo pixels), view_changed()."""
@@ -252,12 +262,7 @@ class PhotoCanvas(QWidget):
     # --- painting ---
 
     def paintEvent(self, event) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        pal = self.palette()
-        base = pal.color(QPalette.ColorRole.Base)
-        p.fillRect(self.rect(), base.darker(115) if base.lightness() > 128 else base)
+        p = photo_painter(self)
         if self.has_image():
             self._paint_photo(p)
             if self.show_faces:
@@ -268,7 +273,7 @@ class PhotoCanvas(QWidget):
                     self._paint_face(p, i, *tags[i])
             self._paint_pending(p)
         if self.message:
-            p.setPen(pal.color(QPalette.ColorRole.Text))
+            p.setPen(self.palette().color(QPalette.ColorRole.Text))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         if self.add_mode and self.add_hint:
             fm = QFontMetrics(self.font())

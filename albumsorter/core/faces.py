@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import weakref
 from pathlib import Path
+from typing import Any, Self
 
 import numpy as np
 
@@ -61,7 +62,34 @@ def _import_mediapipe():
     return mediapipe, vision
 
 
-class FaceDetector:
+class MediaPipeTask:
+    """Owns one MediaPipe Tasks object (`_task`, set by `_own`): closed once, before MediaPipe's dispatcher
+    shuts down at interpreter exit, and usable as a context manager."""
+
+    _task: Any
+    _closed: bool = True
+
+    def _own(self, task: Any) -> None:
+        self._task = task
+        self._closed = False
+        _close_before_shutdown(weakref.WeakMethod(self.close))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            try:
+                self._task.close()
+            except RuntimeError:
+                pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FaceDetector(MediaPipeTask):
     """Finds faces in an RGB uint8 image. Not thread-safe: one instance per worker thread."""
 
     def __init__(self, model_path: Path | str | None = None, min_confidence: float = 0.5) -> None:
@@ -78,17 +106,15 @@ class FaceDetector:
                 base_options=mp.tasks.BaseOptions(model_asset_buffer=path.read_bytes()),
                 min_detection_confidence=min_confidence,
             )
-            self._detector = vision.FaceDetector.create_from_options(options)
+            self._own(vision.FaceDetector.create_from_options(options))
         except Exception as exc:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
-        self._closed = False
-        _close_before_shutdown(weakref.WeakMethod(self.close))
 
     def detect(self, rgb: np.ndarray) -> list[FaceResult]:
         mp = self._mp
         rgb = np.ascontiguousarray(rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2), dtype=np.uint8)
         h, w = rgb.shape[:2]
-        result = self._detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
+        result = self._task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
         faces = []
         for det in result.detections:
             bb = det.bounding_box
@@ -104,17 +130,3 @@ class FaceDetector:
             score = float(det.categories[0].score) if det.categories else 0.0
             faces.append(FaceResult(box, score, landmarks))
         return faces
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._detector.close()
-            except RuntimeError:
-                pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
-
-    def __enter__(self) -> FaceDetector:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

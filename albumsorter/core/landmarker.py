@@ -7,14 +7,13 @@ loaded: a truncated or swapped file fails with a clear `LandmarkerError` instead
 from __future__ import annotations
 
 import hashlib
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from albumsorter.core.classify import ModelError
-from albumsorter.core.faces import _close_before_shutdown, _import_mediapipe
+from albumsorter.core.faces import MediaPipeTask, _import_mediapipe
 from albumsorter.core.resources import models_dir
 
 # Google's face_landmarker.task, float16, version 1 (see models/face_landmarker/PROVENANCE.md).
@@ -57,7 +56,7 @@ class FaceMesh:
     matrix: np.ndarray  # (4, 4) float32: canonical face model -> camera space (rotation gives head pose)
 
 
-class FaceLandmarker:
+class FaceLandmarker(MediaPipeTask):
     """Runs the Face Landmarker on face crops. Not thread-safe: one instance per worker thread."""
 
     def __init__(self, model_path: Path | str | None = None, max_faces: int = 2) -> None:
@@ -74,18 +73,16 @@ class FaceLandmarker:
                 # A crop of a group photo can hold a neighbour's face too; `mesh` keeps the one in the middle.
                 num_faces=max_faces,
             )
-            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+            self._own(vision.FaceLandmarker.create_from_options(options))
         except Exception as exc:
             raise LandmarkerError(f"face landmarker model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
-        self._closed = False
-        _close_before_shutdown(weakref.WeakMethod(self.close))
 
     def mesh(self, crop: np.ndarray) -> FaceMesh | None:
         """The face nearest the middle of an RGB uint8 crop, or None when the landmarker finds no face."""
         mp = self._mp
         crop = np.ascontiguousarray(crop[:, :, :3], dtype=np.uint8)
         h, w = crop.shape[:2]
-        result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+        result = self._task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
         if not result.face_landmarks:
             return None
         best, best_distance = 0, float("inf")
@@ -102,17 +99,3 @@ class FaceLandmarker:
         else:
             matrix = np.eye(4, dtype=np.float32)
         return FaceMesh(points, shapes, matrix)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._landmarker.close()
-            except RuntimeError:
-                pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
-
-    def __enter__(self) -> FaceLandmarker:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -106,14 +106,9 @@ def match_faces(
     return result
 
 
-def load_expw(
-    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
-) -> FaceSet:
-    """Matched faces of one split as prepared inputs; faces.info holds detection recall."""
-    if preprocess is None:
-        raise ValueError("ExpW faces are cut from photos: give the model's PreprocessConfig")
-    root = Path(root)
-    rows = read_expw_labels(root / "labels.csv")
+def split_photos(root: Path, split: str, seed: int = 0, limit: int | None = None) -> tuple[list[str], dict[str, list[dict]]]:
+    """The photos of one split (80/10/10 by photo, seeded; "all" for every photo) and each photo's labelled faces."""
+    rows = read_expw_labels(Path(root) / "labels.csv")
     photos = sorted({r["path"] for r in rows})
     if split != "all":
         photos = [photos[i] for i in split_indices(len(photos), (0.8, 0.1, 0.1), seed)[split]]
@@ -122,6 +117,17 @@ def load_expw(
     by_photo: dict[str, list[dict]] = {}
     for r in rows:
         by_photo.setdefault(r["path"], []).append(r)
+    return photos, by_photo
+
+
+def load_expw(
+    root: Path, split: str, seed: int = 0, limit: int | None = None, preprocess: PreprocessConfig | None = None
+) -> FaceSet:
+    """Matched faces of one split as prepared inputs; faces.info holds detection recall."""
+    if preprocess is None:
+        raise ValueError("ExpW faces are cut from photos: give the model's PreprocessConfig")
+    root = Path(root)
+    photos, by_photo = split_photos(root, split, seed, limit)
     detections = _detections(root, photos)
     inputs, labels, ids = [], [], []
     n_labelled = n_matched = 0

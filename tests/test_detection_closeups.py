@@ -34,12 +34,14 @@ def faces_in(detector: FaceDetector, path, settings: DetectionSettings = APP_SET
 
 
 def test_a_face_that_fills_the_frame_is_found(detector, tmp_path):
-    """A real portrait cropped tight around its face (the face is the whole photo): the padded pass finds it,
-    the passes before it did not."""
+    """A real portrait cropped inside its face box (the face fills the photo and runs past its edges a little): the
+    padded pass finds it, the passes before it did not. (Cropped exactly on the box, the whole-photo pass finds it
+    at a score near 0.5 or misses it, depending on a pixel of the crop.)"""
     source = require_shared(SHARED_PHOTOS) / "ageitgey__examples_obama-1080p.jpg"
     (box,) = faces_in(detector, source)
+    inset = 0.08 * (box[2] - box[0])
     image = Image.open(source).convert("RGB")
-    crop = image.crop(tuple(round(v) for v in box))
+    crop = image.crop((round(box[0] + inset), round(box[1] + inset), round(box[2] - inset), round(box[3] - inset)))
     crop_file = tmp_path / "close-up.jpg"
     crop.save(crop_file, quality=92)
     expected = (0.0, 0.0, float(crop.width), float(crop.height))

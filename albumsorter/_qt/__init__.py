@@ -17,7 +17,6 @@ Modules, each small:
   face_style.py      how a face is shown (counts or not, unsure, colour, words) and the face menu
   face_scoring.py    a face the user drew: scored by the core in the face-scoring lane, then stored
   indexing.py        the index run (index lane), its progress bar, pause, batches announced to the session
-  index_workers.py   the core Indexer's photo analysis in worker processes (no Qt: the workers import it)
   actions.py         menus, the toolbar and their actions, the help dialog
   shortcuts.py       the one table of keyboard shortcuts (menus, viewer keys and help are built from it)
   status_bar.py      photos shown, picks, selection, unreadable photos

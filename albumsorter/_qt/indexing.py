@@ -1,7 +1,7 @@
 """Indexing from the window: the run in the task runner's index lane, the bar above the grid (progress,
 Pause/Resume, Cancel, or why it failed), and the batches of stored photos announced to the catalog session.
 
-Photos are analysed in worker processes (index_workers.py), so indexing does not take the GIL from painting; the
+Photos are analysed in worker processes (core/worker_processes.py), so indexing does not take the GIL from painting; the
 indexer writes through a catalog connection of its own (opened in the task) and reports each stored
 photo; the controller gathers those and announces them to the session in batches (one `catalog_changed`
 per batch), so the grid grows while the run goes on without a query per photo. The batch interval grows
@@ -28,11 +28,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QToolButton, QWidget
 
 from albumsorter._qt.catalog_session import CatalogChange, CatalogSession
-from albumsorter._qt.index_workers import ProcessAnalyzer, WorkerProcesses, processes_wanted
 from albumsorter._qt.tasks import Task, TaskContext, TaskRunner
 from albumsorter.core.analysis import Analyzer
 from albumsorter.core.catalog import Catalog
 from albumsorter.core.pipeline import Indexer, IndexOptions, IndexSummary, Progress, RunControl
+from albumsorter.core.worker_processes import WINDOW_NICENESS, ProcessAnalyzer, WorkerProcesses, processes_wanted
 
 LANE = "index"
 BATCH_MS = 500  # the shortest interval between two announced batches
@@ -206,7 +206,7 @@ def index_folder(
 ) -> IndexSummary:
     """The index task: opens its own catalog connection, runs the indexer, reports Progress snapshots and
     PhotoStored events. ModelError / DetectorError (missing models) come out of `make_indexer`. With `processes`,
-    a core Indexer's photos are analysed in worker processes (index_workers.py)."""
+    a core Indexer's photos are analysed in worker processes (core/worker_processes.py)."""
     if control.cancelled:
         raise IndexingCancelled("cancelled before it started")
     with Catalog(catalog_path) as catalog:
@@ -313,7 +313,7 @@ class IndexingController(QObject):
         runner.add_lane(LANE)
         self.session = session
         self.indexer_factory = indexer_factory or default_indexer_factory
-        self.processes: WorkerProcesses | None = WorkerProcesses() if processes_wanted() else None
+        self.processes: WorkerProcesses | None = WorkerProcesses(WINDOW_NICENESS) if processes_wanted() else None
         self.bar = IndexBar()
         self.bar.hide()
         self.bar.pause.clicked.connect(self.toggle_pause)

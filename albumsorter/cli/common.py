@@ -83,12 +83,12 @@ def index_options(args: argparse.Namespace):
     )
 
 
-def make_indexer(catalog, options):
+def make_indexer(catalog, options, processes=None):
     from albumsorter.core.classify import ModelError
     from albumsorter.core.faces import DetectorError
     from albumsorter.core.pipeline import Indexer
 
     try:
-        return Indexer(catalog, options)
+        return Indexer(catalog, options, processes)
     except (ModelError, DetectorError) as exc:
         raise CliError(str(exc), EXIT_MODEL) from None

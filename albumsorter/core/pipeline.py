@@ -23,6 +23,7 @@ from albumsorter.core.decoding import PhotoError, hash_bytes, read_file
 from albumsorter.core.detection import DetectionSettings
 from albumsorter.core.locking import RunLock
 from albumsorter.core.scanning import BROKEN_LINK_SIZE, PHOTO_EXTENSIONS, FileEntry, looks_like_photo, walk_files
+from albumsorter.core.worker_processes import ProcessAnalyzer, WorkerProcesses
 
 __all__ = ["STAGES", "Analyzer", "IndexOptions", "IndexSummary", "Indexer", "PhotoAnalysis", "Progress", "RunControl"]
 
@@ -116,12 +117,17 @@ class RunControl:
 class Indexer:
     """Indexes folders into one catalog. Call `run` from the thread that owns the catalog."""
 
-    def __init__(self, catalog: Catalog, options: IndexOptions | None = None) -> None:
+    def __init__(self, catalog: Catalog, options: IndexOptions | None = None, processes: WorkerProcesses | None = None) -> None:
+        """`processes`: analyse photos in these worker processes (one per worker) instead of threads, when there is
+        more than one worker (core/worker_processes.py: threads share one GIL)."""
         self.catalog = catalog
         self.options = options or IndexOptions()
         self.card, self.specs = load_scorer_specs(self.options.model_card, self.options.preprocessing)
         check_models(self.specs, self.options.detection, self.options.detector_model)
-        self.analyzer = Analyzer(self.specs, self.options.detection, self.options.detector_model)
+        self.analyzer: Analyzer | ProcessAnalyzer = Analyzer(self.specs, self.options.detection, self.options.detector_model)
+        workers = max(1, int(self.options.workers))
+        if processes is not None and workers > 1:
+            self.analyzer = ProcessAnalyzer(self.analyzer, processes, workers, self.options)
 
     def run(
         self,

@@ -1,0 +1,137 @@
+"""BlazeFace run directly with LiteRT (core/blazeface.py, core/faces.py): the model's input and output handled the
+way MediaPipe's face detector handles them, checked against MediaPipe's own graph on real photos (issue #11: the
+graph cost ~2.5 ms a call and threads of its own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from albumsorter.core import blazeface
+from albumsorter.core.decoding import decode_file
+from albumsorter.core.detection import DetectionSettings, find_faces
+from albumsorter.core.faces import DetectorError, FaceDetector, _import_mediapipe
+from albumsorter.core.geometry import iou
+from albumsorter.core.resources import detector_model_path, expression_model_card_path
+from tests.conftest import SHARED_PHOTOS
+
+pytestmark = pytest.mark.usefixtures("require_models")
+
+SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
+
+
+def test_anchors_are_a_48_by_48_grid_4_pixels_apart():
+    anchors = blazeface.anchor_centres()
+    assert anchors.shape == (2304, 2)
+    assert tuple(anchors[0]) == (2.0, 2.0) and tuple(anchors[1]) == (6.0, 2.0) and tuple(anchors[48]) == (2.0, 6.0)
+    assert tuple(anchors[-1]) == (190.0, 190.0)
+
+
+def test_weighted_nms_merges_overlapping_detections_by_score():
+    scores = np.array([0.6, 0.9, 0.8])
+    boxes = np.array([[10, 10, 50, 50], [12, 12, 52, 52], [100, 100, 140, 140]], dtype=float)
+    points = np.repeat(boxes[:, None, :2], 6, axis=1)
+    merged = blazeface.weighted_nms(scores, boxes, points, 0.3)
+    assert [m[0] for m in merged] == [0.9, 0.8]  # the best score of each group, best first
+    expected = (0.9 * boxes[1] + 0.6 * boxes[0]) / 1.5
+    assert np.allclose(merged[0][1], expected) and np.allclose(merged[0][2][0], expected[:2])
+    assert np.allclose(merged[1][1], boxes[2])
+
+
+def test_a_wide_photo_is_letterboxed_in_the_middle_and_mapped_back():
+    photo = np.full((50, 100, 3), 255, dtype=np.uint8)
+    model_input = np.zeros((192, 192, 3), dtype=np.float32)
+    place = blazeface.letterbox(photo, model_input)
+    assert (place.left, place.top) == (0, 48) and place.sx == place.sy == 1.92
+    assert np.all(model_input[:47] == -1.0) and np.all(model_input[145:] == -1.0) and np.allclose(model_input[49:143, :190], 1.0)
+    (face,) = blazeface.to_photo([(0.9, np.array([19.2, 57.6, 96.0, 134.4]), np.zeros((6, 2)))], place, 100, 50)
+    assert np.allclose(face.box, (10.0, 5.0, 50.0, 45.0))
+
+
+def photos() -> list[Path]:
+    found = [SAMPLES / "group.jpg", SAMPLES / "astronaut.jpg"]
+    if SHARED_PHOTOS.is_dir():
+        found += sorted(p for p in SHARED_PHOTOS.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    return found
+
+
+def mediapipe_faces(rgb: np.ndarray) -> list[tuple[tuple[float, ...], float, tuple[float, float]]]:
+    """(box, score, right eye) of every face MediaPipe's own face detector finds with the same model and options."""
+    mp, vision = _import_mediapipe()
+    options = vision.FaceDetectorOptions(
+        base_options=mp.tasks.BaseOptions(model_asset_buffer=detector_model_path().read_bytes()), min_detection_confidence=0.5
+    )
+    with vision.FaceDetector.create_from_options(options) as task:
+        result = task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)))
+    h, w = rgb.shape[:2]
+    out = []
+    for det in result.detections:
+        bb = det.bounding_box  # clipped to the photo, as ours
+        box = (max(0, bb.origin_x), max(0, bb.origin_y), min(w, bb.origin_x + bb.width), min(h, bb.origin_y + bb.height))
+        out.append((box, det.categories[0].score, (det.keypoints[0].x * w, det.keypoints[0].y * h)))
+    return out
+
+
+def test_the_same_faces_as_mediapipe_on_real_photos():
+    """Every face either finds clearly (score >= 0.6, >= 40 px: scores differ in the third decimal, which moves
+    borderline ones across 0.5) is found by the other at the same place (MediaPipe rounds its boxes to whole
+    pixels); ../shared/photos when present."""
+    checked = 0
+    with FaceDetector() as detector:
+        for path in photos():
+            rgb = decode_file(path, 1024).rgb
+            ours = [(f.box, f.score, f.landmarks.right_eye) for f in detector.detect(rgb)]
+            theirs = mediapipe_faces(rgb)
+            for mine, other in ((ours, theirs), (theirs, ours)):
+                for box, score, eye in mine:
+                    if score < 0.6 or box[2] - box[0] < 40:
+                        continue
+                    match = max(other, key=lambda o: iou(o[0], box), default=None)
+                    assert match is not None and iou(match[0], box) >= 0.75, f"{path.name}: {box} not found by the other"
+                    width = box[2] - box[0]
+                    assert abs(match[2][0] - eye[0]) < 0.1 * width and abs(match[2][1] - eye[1]) < 0.1 * width
+                    checked += 1
+    assert checked >= 4
+
+
+def test_another_model_is_refused_with_a_clear_error():
+    card = expression_model_card_path()
+    not_a_detector = card.parent / __import__("json").loads(card.read_text())["file"]
+    with pytest.raises(DetectorError, match="not a BlazeFace full-range model"):
+        FaceDetector(not_a_detector)
+
+
+class CountingDetector:
+    """The app's detector, counting its runs."""
+
+    def __init__(self, detector: FaceDetector) -> None:
+        self.detector, self.calls = detector, 0
+
+    def detect(self, rgb):
+        self.calls += 1
+        return self.detector.detect(rgb)
+
+
+def test_tiles_are_skipped_only_when_they_could_add_nothing_but_bystanders():
+    """A portrait's face is tall enough that faces only tiles find would be bystanders: two runs (whole photo,
+    padded) and the same faces as with tiles; a group photo's faces are small: its tiles run."""
+    with FaceDetector() as detector:
+        counting = CountingDetector(detector)
+        # The astronaut's head and shoulders, enlarged to 1024 px: the face is ~28 % of the photo's side.
+        astronaut = decode_file(SAMPLES / "astronaut.jpg", 1024).rgb
+        (face,) = find_faces(detector, astronaut, DetectionSettings())
+        cx, cy = round((face.box[0] + face.box[2]) / 2), round((face.box[1] + face.box[3]) / 2)
+        crop = astronaut[max(0, cy - 170) : cy + 210, max(0, cx - 190) : cx + 190]
+        portrait = cv2.resize(crop, (1024, round(1024 * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_CUBIC)
+        skipped = find_faces(counting, portrait, DetectionSettings())  # type: ignore[arg-type]
+        assert counting.calls == 2 and len(skipped) == 1
+        with_tiles = find_faces(detector, portrait, DetectionSettings(skip_tiles_behind_subjects=False))
+        assert [f.box for f in with_tiles] == [f.box for f in skipped]
+
+        counting.calls = 0
+        group = decode_file(SAMPLES / "group.jpg", 1024).rgb
+        faces = find_faces(counting, group, DetectionSettings())  # type: ignore[arg-type]
+        assert counting.calls > 2 and len(faces) >= 3

@@ -5,7 +5,7 @@
     .venv/bin/python scripts/bench_quality.py --min-size      # eye judgement on labelled faces shrunk to N px
     .venv/bin/python scripts/bench_quality.py --grouping      # photo similarity: same scene moved/blurred vs different
 
-Timings run pinned to one CPU core (os.sched_setaffinity, inherited by MediaPipe's threads), after a warm-up.
+Timings run pinned to one CPU core (os.sched_setaffinity, inherited by any library threads), after a warm-up.
 Run it on an otherwise idle machine (`nice` changes nothing when the core is free).
 """
 
@@ -36,13 +36,15 @@ def photos(shared: Path) -> list[Path]:
 
 
 def bench_speed(shared: Path, repeats: int) -> None:
+
     from albumsorter.core.decoding import decode_file
     from albumsorter.core.detection import DetectionSettings, find_faces
     from albumsorter.core.faces import FaceDetector
     from albumsorter.core.grouping import signature
+    from albumsorter.core.landmarker import face_crop
     from albumsorter.core.photo_quality import exposure, photo_sharpness, region_sharpness
     from albumsorter.core.scorers.base import ScoringContext
-    from albumsorter.core.scorers.quality import MIN_FACE_PX, QualityScorer, face_crop
+    from albumsorter.core.scorers.quality import MIN_FACE_PX, QualityScorer
 
     detector, scorer = FaceDetector(), QualityScorer()
     decoded = {p.name: decode_file(p, 1024) for p in photos(shared)}
@@ -51,12 +53,12 @@ def bench_speed(shared: Path, repeats: int) -> None:
     print(f"{len(decoded)} photos, {sum(len(f) for f in faces.values())} faces, {len(judged)} at least {MIN_FACE_PX} px wide")
 
     first_name, first_face = judged[0]
-    for _ in range(5):  # warm-up: MediaPipe's first calls allocate
+    for _ in range(5):  # warm-up: the first calls allocate
         scorer.mesh_in_image(decoded[first_name].rgb, first_face.box)
 
     def timed(fn, items) -> tuple[list[float], list[float]]:
-        """Wall-clock and CPU ms (the whole process: MediaPipe computes in its own threads) per call. On a busy
-        machine the CPU figure is the one to trust; on an idle one the two agree."""
+        """Wall-clock and CPU ms (the whole process) per call. On a busy machine the CPU figure is the one to
+        trust; on an idle one the two agree."""
         wall, cpu = [], []
         for _ in range(repeats):
             for item in items:
@@ -72,18 +74,20 @@ def bench_speed(shared: Path, repeats: int) -> None:
 
     ctx = {n: ScoringContext(d.scale, d.width, d.height) for n, d in decoded.items()}
     print("\nper face crop (one core), ms: wall median / wall mean / CPU median")
-    show("crop + resize", timed(lambda n, f: face_crop(decoded[n].rgb, f.box), judged))
-    show("landmarker (crop + mesh)", timed(lambda n, f: scorer.mesh_in_image(decoded[n].rgb, f.box), judged))
-    show("face sharpness", timed(lambda n, f: region_sharpness(decoded[n].rgb, f.box), judged))
+
+    show("face crop (1.6 x the box, 256 px)", timed(lambda n, f: face_crop(decoded[n].rgb, f.box), judged))
     show(
-        "whole face (all of the above + pose, eyes)", timed(lambda n, f: scorer.face_data(decoded[n].rgb, f.box, ctx[n]), judged)
+        "landmarker (crop, detector, mesh, blendshapes, pose)",
+        timed(lambda n, f: scorer.mesh_in_image(decoded[n].rgb, f.box), judged),
     )
+    show("face sharpness", timed(lambda n, f: region_sharpness(decoded[n].rgb, f.box), judged))
+    show("whole face (all of the above + eyes)", timed(lambda n, f: scorer.face_data(decoded[n].rgb, f, ctx[n]), judged))
 
     small = [(n, f) for n, fs in faces.items() for f in fs if f.width < MIN_FACE_PX]
     if small:
         show(
             "face below the minimum (sharpness, cut-off)",
-            timed(lambda n, f: scorer.face_data(decoded[n].rgb, f.box, ctx[n]), small),
+            timed(lambda n, f: scorer.face_data(decoded[n].rgb, f, ctx[n]), small),
         )
 
     print("\nper photo (one core, the 1024-px decode), ms: wall median / wall mean / CPU median")
@@ -137,24 +141,28 @@ def bench_min_size(shared: Path) -> None:
 
     import albumsorter.core.scorers.quality as quality
     from albumsorter.core.decoding import decode_file
+    from albumsorter.core.detection import DetectionSettings, find_faces
+    from albumsorter.core.faces import FaceDetector
     from albumsorter.core.scorers.base import ScoringContext
     from albumsorter.core.scorers.quality import QualityScorer
+    from scripts.fit_eye_calibration import labelled_face
 
     quality.MIN_FACE_PX = 1  # measure below the threshold too
-    scorer = QualityScorer()
+    scorer, detector = QualityScorer(), FaceDetector()
     sizes = (0, 64, 48, 40, 32, 28, 24, 20)
     results: dict[int, list[tuple[bool, float | None]]] = {s: [] for s in sizes}
     for row in csv.DictReader((REPO / "tests" / "data" / "eye_labels.csv").open()):
         if row["label"] not in ("open", "closed"):
             continue
         d = decode_file(shared / row["file"], 1024)
-        box = tuple(float(row[k]) / d.scale for k in ("left", "top", "right", "bottom"))
-        if box[2] - box[0] < 80:
+        box = (*(float(row[k]) / d.scale for k in ("left", "top", "right", "bottom")),)
+        face = labelled_face(find_faces(detector, d.rgb, DetectionSettings()), detector, d.rgb, box)  # type: ignore[arg-type]
+        if face.width < 80:
             continue
         for size in sizes:
-            f = 1.0 if size == 0 else size / (box[2] - box[0])
+            f = 1.0 if size == 0 else size / face.width
             img = d.rgb if size == 0 else cv2.resize(d.rgb, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-            data = scorer.face_data(img, tuple(v * f for v in box), ScoringContext(d.scale / f, d.width, d.height))
+            data = scorer.face_data(img, face.scaled(f), ScoringContext(d.scale / f, d.width, d.height))
             results[size].append((row["label"] == "closed", data["eyes_open"]))
     print("face width  judged  AUC(closed)  precision  recall   (0 = as decoded)")
     for size, pairs in results.items():
@@ -169,6 +177,7 @@ def bench_min_size(shared: Path) -> None:
         recall = (said & closed).sum() / max(1, closed.sum())
         print(f"  {size:4d}      {len(known) / len(pairs):5.1%}   {auc:.3f}        {precision:.2f}       {recall:.2f}")
     scorer.close()
+    detector.close()
 
 
 def bench_grouping(shared: Path) -> None:

@@ -3,9 +3,10 @@
     .venv/bin/python scripts/fit_eye_calibration.py [--shared ../shared] [--write]
 
 Each labelled face (label open or closed; "unsure" faces are skipped) is decoded as the app decodes it (at most
-1024 px), its box cropped and given to the Face Landmarker exactly as `QualityScorer` does; faces at least 80 px
-wide are also shrunk to 64, 48 and 40 px (the image reduced with INTER_AREA) so that the calibration sees small
-faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
+1024 px) and found as the app finds it (`labelled_face`: the app's detection overlapping the labelled box, with
+its box and BlazeFace key points; else the labelled box with `landmarks_for_box`'s key points), then given to
+`QualityScorer` exactly as in the app; faces at least 80 px wide are also shrunk to 64, 48 and 40 px (the image
+reduced with INTER_AREA, box and key points scaled) so that the calibration sees small faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
 only) on `EyeCalibration.features` gives P(eye open). A face is "closed" when its less open judged eye is
 below 0.5, which is what the scorer stores as `eyes_open`.
 
@@ -29,7 +30,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from albumsorter.core.analysis import landmarks_for_box  # noqa: E402
 from albumsorter.core.decoding import decode_file  # noqa: E402
+from albumsorter.core.detection import DetectionSettings, find_faces  # noqa: E402
+from albumsorter.core.face import Box, FaceResult  # noqa: E402
+from albumsorter.core.faces import FaceDetector  # noqa: E402
+from albumsorter.core.geometry import iou  # noqa: E402
 from albumsorter.core.scorers.quality import (  # noqa: E402
     MIN_FACE_PX,
     EyeCalibration,
@@ -44,19 +50,31 @@ LABELS = REPO / "tests" / "data" / "eye_labels.csv"
 SHRINK_TO = (64, 48, 40)
 SHRINK_FROM = 80
 L2 = 1.0
+MATCH_IOU = 0.3  # as analysis.landmarks_for_box
 
 
-def face_rows(shared: Path, scorer: QualityScorer) -> list[dict]:
+def labelled_face(detected: list[FaceResult], detector: FaceDetector, rgb: np.ndarray, box: Box) -> FaceResult:
+    """A hand-labelled face as the app would score it: the detection (box, key points) that overlaps the labelled
+    box most, if it overlaps enough; else the labelled box with the key points the app gives a drawn face."""
+    best = max(detected, key=lambda f: iou(f.box, box), default=None)
+    if best is not None and iou(best.box, box) >= MATCH_IOU:
+        return FaceResult(best.box, best.score, best.landmarks)
+    return FaceResult(box, 1.0, landmarks_for_box(detector, rgb, box))
+
+
+def face_rows(shared: Path, scorer: QualityScorer, detector: FaceDetector) -> list[dict]:
     """One record per (labelled face, size): face id, label, size, and the judged eyes' raw features."""
     rows: list[dict] = []
     labels = [r for r in csv.DictReader(LABELS.open()) if r["label"] in ("open", "closed")]
-    decoded = {}
+    decoded: dict = {}
     for face_id, row in enumerate(labels):
         if row["file"] not in decoded:
-            decoded = {row["file"]: decode_file(shared / row["file"], 1024)}
-        photo = decoded[row["file"]]
+            photo = decode_file(shared / row["file"], 1024)
+            decoded = {row["file"]: (photo, find_faces(detector, photo.rgb, DetectionSettings()))}
+        photo, detected = decoded[row["file"]]
         box = tuple(float(row[k]) / photo.scale for k in ("left", "top", "right", "bottom"))
-        width = box[2] - box[0]
+        face = labelled_face(detected, detector, photo.rgb, box)
+        width = face.width
         sizes = [None] + [s for s in SHRINK_TO if width >= SHRINK_FROM]
         for size in sizes:
             factor = 1.0 if size is None else size / width
@@ -64,11 +82,11 @@ def face_rows(shared: Path, scorer: QualityScorer) -> list[dict]:
             if size is not None:
                 dsize = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
                 image = cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
-            scaled = tuple(v * factor for v in box)
-            face_px = scaled[2] - scaled[0]
+            scaled = face.scaled(factor)
+            face_px = scaled.width
             if face_px < MIN_FACE_PX:
                 continue
-            mesh = scorer.mesh_in_image(image, scaled)
+            mesh = scorer.mesh_in_image(image, scaled.box)
             if mesh is None:
                 continue
             pose = head_pose(mesh.matrix)
@@ -156,11 +174,12 @@ def main() -> None:
     if args.cache and args.cache.exists():
         rows = json.loads(args.cache.read_text())
     else:
-        scorer = QualityScorer()
+        scorer, detector = QualityScorer(), FaceDetector()
         try:
-            rows = face_rows(args.shared, scorer)
+            rows = face_rows(args.shared, scorer, detector)
         finally:
             scorer.close()
+            detector.close()
         if args.cache:
             args.cache.write_text(json.dumps(rows))
     intercept, weights = fit_logistic(*design(rows))

@@ -23,11 +23,14 @@ pytestmark = pytest.mark.usefixtures("require_models")
 SAMPLES = Path(__file__).resolve().parents[1] / "resources" / "samples"
 
 
-def test_anchors_are_a_48_by_48_grid_4_pixels_apart():
-    anchors = blazeface.anchor_centres()
-    assert anchors.shape == (2304, 2)
-    assert tuple(anchors[0]) == (2.0, 2.0) and tuple(anchors[1]) == (6.0, 2.0) and tuple(anchors[48]) == (2.0, 6.0)
-    assert tuple(anchors[-1]) == (190.0, 190.0)
+def test_anchors_are_the_grids_of_mediapipes_two_face_detectors():
+    full = blazeface.FULL_RANGE.anchors  # 48 x 48, 4 px apart, one a cell
+    assert full.shape == (2304, 2) and blazeface.FULL_RANGE.count == 2304
+    assert tuple(full[0]) == (2.0, 2.0) and tuple(full[1]) == (6.0, 2.0) and tuple(full[48]) == (2.0, 6.0)
+    assert tuple(full[-1]) == (190.0, 190.0)
+    short = blazeface.SHORT_RANGE.anchors  # 16 x 16 with 2 a cell, then 8 x 8 with 6 a cell
+    assert short.shape == (896, 2) and tuple(short[0]) == tuple(short[1]) == (4.0, 4.0) and tuple(short[2]) == (12.0, 4.0)
+    assert tuple(short[512]) == tuple(short[517]) == (8.0, 8.0) and tuple(short[-1]) == (120.0, 120.0)
 
 
 def test_weighted_nms_merges_overlapping_detections_by_score():
@@ -100,7 +103,7 @@ def test_the_same_faces_as_mediapipe_on_real_photos():
 def test_another_model_is_refused_with_a_clear_error():
     card = expression_model_card_path()
     not_a_detector = card.parent / __import__("json").loads(card.read_text())["file"]
-    with pytest.raises(DetectorError, match="not a BlazeFace full-range model"):
+    with pytest.raises(DetectorError, match="not a BlazeFace model with a 192 x 192 input"):
         FaceDetector(not_a_detector)
 
 

@@ -1,37 +1,55 @@
-"""BlazeFace full-range's input and output, the way MediaPipe's face detector prepares and reads them.
+"""BlazeFace's input and output, the way MediaPipe's face detectors prepare and read them, and a LiteRT runner.
 
-The model sees a 192 x 192 RGB image scaled to [-1, 1]; a photo of another shape is letterboxed (scaled to fit,
-centred, black around it). It answers, for each of 2,304 anchors (a 48 x 48 grid, 4 input pixels apart), a score
-logit and 16 numbers: the box centre and size, then six key points, in input pixels relative to the anchor's
-centre. Overlapping detections of one face are merged by weighted non-maximum suppression: the best one's score,
-the score-weighted mean of their boxes and key points. This is what MediaPipe's Tasks FaceDetector does with this
-model (its options for the full-range model); running it directly with LiteRT skips MediaPipe's graph (about 2.5
-ms a call, and threads of its own that compete with our workers). Pure NumPy / OpenCV here; faces.py runs the model.
+Two BlazeFace models are used: full range (192 x 192 input: the app's face detector, faces.py) and short range
+(128 x 128: MediaPipe's Face Landmarker finds the face in a crop with it before the mesh, landmarker.py). Each sees
+its input as RGB scaled to [-1, 1]; an image of another shape is letterboxed (scaled to fit, centred, black around
+it). For each SSD anchor it answers a score logit and 16 numbers: the box centre and size, then six key points,
+in input pixels relative to the anchor's centre. Overlapping detections of one face are merged by weighted
+non-maximum suppression: the best one's score, the score-weighted mean of their boxes and key points. This is what
+MediaPipe's face detector graph does with these models; running them directly with LiteRT skips MediaPipe's graph
+(about 2.5 ms a call, and threads of its own that compete with our workers).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
-INPUT_SIZE = 192
-GRID = 48  # anchors per side (stride 4), one anchor per cell, all of size 1 (the whole input)
-ANCHORS = 2304
 VALUES = 16  # x, y, w, h, then (x, y) of six key points
 KEY_POINTS = 6
 SCORE_CLIP = 100.0  # MediaPipe clips the score logit to +-100 before the sigmoid
 
 
-def anchor_centres() -> np.ndarray:
-    """(2304, 2) anchor centres in input pixels, row by row (the model's output order)."""
-    c = (np.arange(GRID, dtype=np.float64) + 0.5) * (INPUT_SIZE / GRID)
-    ys, xs = np.meshgrid(c, c, indexing="ij")
-    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+@dataclass(frozen=True)
+class SsdLayout:
+    """A model's input side and its anchor grids in output order: (cells per side, anchors per cell). Every anchor
+    sits at its cell's centre and spans the whole input (MediaPipe's fixed_anchor_size)."""
+
+    input_size: int
+    grids: tuple[tuple[int, int], ...]
+
+    @functools.cached_property
+    def anchors(self) -> np.ndarray:
+        """(N, 2) anchor centres in input pixels, in the model's output order."""
+        out = []
+        for cells, per_cell in self.grids:
+            c = (np.arange(cells, dtype=np.float64) + 0.5) * (self.input_size / cells)
+            ys, xs = np.meshgrid(c, c, indexing="ij")
+            centres = np.stack([xs.ravel(), ys.ravel()], axis=1)
+            out.append(np.repeat(centres, per_cell, axis=0))
+        return np.concatenate(out)
+
+    @property
+    def count(self) -> int:
+        return sum(cells * cells * per_cell for cells, per_cell in self.grids)
 
 
-_ANCHORS = anchor_centres()
+FULL_RANGE = SsdLayout(192, ((48, 1),))  # one grid, stride 4: 2,304 anchors
+SHORT_RANGE = SsdLayout(128, ((16, 2), (8, 6)))  # strides 8 and 16 (three layers of 2 merged): 896 anchors
 
 
 @dataclass(frozen=True)
@@ -45,20 +63,18 @@ class Letterbox:
 
 
 def letterbox(rgb: np.ndarray, out: np.ndarray) -> Letterbox:
-    """Write the RGB uint8 photo into `out` (192 x 192 x 3 float32) as the model wants it; returns the placement.
+    """Write the RGB uint8 photo into `out` (size x size x 3 float32) as the model wants it; returns the placement.
 
     Sampled as MediaPipe's CPU converter samples it: the square around the photo's centre mapped corner to corner
     onto the input (input pixel u reads photo pixel u * side / 192 + offset, bilinear, black outside). Small faces
     are detected at a score near the threshold, so the sampling matters: cv2.resize's half-pixel convention found
     69 of the class photo's 74 faces."""
     h, w = rgb.shape[:2]
-    side = max(h, w)
-    step = side / INPUT_SIZE
+    side, size = max(h, w), out.shape[0]
+    step = side / size
     ox, oy = (w - side) / 2.0, (h - side) / 2.0
     to_photo = np.array([[step, 0.0, ox], [0.0, step, oy]])
-    sampled = cv2.warpAffine(
-        rgb, to_photo, (INPUT_SIZE, INPUT_SIZE), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(0, 0, 0)
-    )
+    sampled = cv2.warpAffine(rgb, to_photo, (size, size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=(0, 0, 0))
     np.multiply(sampled, 2.0 / 255.0, out=out, casting="unsafe")
     out -= 1.0
     return Letterbox(-ox / step, -oy / step, 1.0 / step, 1.0 / step)
@@ -74,19 +90,20 @@ class RawFace:
 
 
 def decode_detections(
-    regressors: np.ndarray, logits: np.ndarray, min_score: float, min_suppression: float = 0.3
+    regressors: np.ndarray, logits: np.ndarray, layout: SsdLayout, min_score: float, min_suppression: float = 0.3
 ) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """The model's outputs ((2304, 16) and (2304,)) to merged detections in input pixels, best first:
+    """The model's outputs ((N, 16) and (N,)) to merged detections in input pixels, best first:
     (score, box [x0, y0, x1, y1], key points (6, 2))."""
     min_logit = np.log(min_score / (1.0 - min_score)) if 0.0 < min_score < 1.0 else -np.inf
     keep = np.nonzero(logits >= min_logit)[0]
     if keep.size == 0:
         return []
     raw = regressors[keep].astype(np.float64)
-    centre = raw[:, :2] + _ANCHORS[keep]
+    anchors = layout.anchors[keep]
+    centre = raw[:, :2] + anchors
     half = raw[:, 2:4] / 2.0
     boxes = np.concatenate([centre - half, centre + half], axis=1)
-    points = raw[:, 4:].reshape(-1, KEY_POINTS, 2) + _ANCHORS[keep][:, None, :]
+    points = raw[:, 4:].reshape(-1, KEY_POINTS, 2) + anchors[:, None, :]
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits[keep].astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
     return weighted_nms(scores, boxes, points, min_suppression)
 
@@ -134,3 +151,37 @@ def _iou_matrix(boxes: np.ndarray) -> np.ndarray:
     areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0.0, None), axis=1)
     union = areas[:, None] + areas[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+class BlazeFace:
+    """One BlazeFace model run by LiteRT on one thread. Not thread-safe. Raises ValueError for a model whose input
+    or outputs do not fit `layout`."""
+
+    def __init__(self, model: bytes, layout: SsdLayout, min_score: float = 0.5, min_suppression: float = 0.3) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.layout, self.min_score, self.min_suppression = layout, min_score, min_suppression
+        self._interpreter: Any = Interpreter(model_content=model, num_threads=1)
+        self._interpreter.allocate_tensors()
+        (image,) = self._interpreter.get_input_details()
+        outputs = {tuple(o["shape"][1:]): o["index"] for o in self._interpreter.get_output_details()}
+        size = layout.input_size
+        if tuple(image["shape"]) != (1, size, size, 3) or set(outputs) != {(layout.count, VALUES), (layout.count, 1)}:
+            raise ValueError(f"not a BlazeFace model with a {size} x {size} input and {layout.count} anchors")
+        self._input = image["index"]
+        self._regressors = outputs[(layout.count, VALUES)]
+        self._logits = outputs[(layout.count, 1)]
+        self._buffer = np.zeros((1, size, size, 3), dtype=np.float32)
+
+    def detect(self, rgb: np.ndarray) -> list[RawFace]:
+        """Faces in an RGB uint8 image, in its pixels, best first."""
+        h, w = rgb.shape[:2]
+        if h == 0 or w == 0:
+            return []
+        place = letterbox(np.ascontiguousarray(rgb, dtype=np.uint8), self._buffer[0])
+        self._interpreter.set_tensor(self._input, self._buffer)
+        self._interpreter.invoke()
+        regressors = self._interpreter.get_tensor(self._regressors)[0]
+        logits = self._interpreter.get_tensor(self._logits)[0, :, 0]
+        found = decode_detections(regressors, logits, self.layout, self.min_score, self.min_suppression)
+        return [face for face in to_photo(found, place, w, h) if face.box[2] > face.box[0] and face.box[3] > face.box[1]]

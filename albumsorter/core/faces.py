@@ -104,44 +104,20 @@ class FaceDetector:
         self.min_confidence = min_confidence
         self.min_suppression = min_suppression
         try:
-            from ai_edge_litert.interpreter import Interpreter
-
-            interpreter = Interpreter(model_content=path.read_bytes(), num_threads=1)
-            interpreter.allocate_tensors()
-            (image,) = interpreter.get_input_details()
-            outputs = {tuple(o["shape"][1:]): o["index"] for o in interpreter.get_output_details()}
-            shape_ok = tuple(image["shape"]) == (1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3)
-            if not shape_ok or set(outputs) != {(blazeface.ANCHORS, blazeface.VALUES), (blazeface.ANCHORS, 1)}:
-                raise ValueError("not a BlazeFace full-range model (192 x 192 input, 2304 anchors)")
+            self._model: blazeface.BlazeFace | None = blazeface.BlazeFace(
+                path.read_bytes(), blazeface.FULL_RANGE, min_confidence, min_suppression
+            )
         except Exception as exc:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
-        self._interpreter: Any = interpreter
-        self._input = image["index"]
-        self._regressors = outputs[(blazeface.ANCHORS, blazeface.VALUES)]
-        self._logits = outputs[(blazeface.ANCHORS, 1)]
-        self._buffer = np.zeros((1, blazeface.INPUT_SIZE, blazeface.INPUT_SIZE, 3), dtype=np.float32)
 
     def detect(self, rgb: np.ndarray) -> list[FaceResult]:
-        if self._interpreter is None:
+        if self._model is None:
             raise DetectorError("the face detector was closed")
         rgb = rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
-        h, w = rgb.shape[:2]
-        if h == 0 or w == 0:
-            return []
-        place = blazeface.letterbox(np.ascontiguousarray(rgb, dtype=np.uint8), self._buffer[0])
-        self._interpreter.set_tensor(self._input, self._buffer)
-        self._interpreter.invoke()
-        regressors = self._interpreter.get_tensor(self._regressors)[0]
-        logits = self._interpreter.get_tensor(self._logits)[0, :, 0]
-        found = blazeface.decode_detections(regressors, logits, self.min_confidence, self.min_suppression)
-        return [
-            FaceResult(face.box, face.score, Landmarks.from_points(face.points))
-            for face in blazeface.to_photo(found, place, w, h)
-            if face.box[2] > face.box[0] and face.box[3] > face.box[1]
-        ]
+        return [FaceResult(face.box, face.score, Landmarks.from_points(face.points)) for face in self._model.detect(rgb)]
 
     def close(self) -> None:
-        self._interpreter = None  # LiteRT frees the model with the interpreter
+        self._model = None  # LiteRT frees the model with its interpreter
 
     def __enter__(self) -> Self:
         return self

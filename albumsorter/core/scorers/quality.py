@@ -1,17 +1,19 @@
 """The "quality" face scorer: are the eyes open, how much does the face smile, where does it look, is it sharp,
 is it cut by the photo's edge (issue #11).
 
-MediaPipe's Face Landmarker (core/landmarker.py) runs on a square crop around each face of the decoded photo
-(never the whole photo) that is at least MIN_FACE_PX wide; it gives 478 landmarks, 52 blendshape scores and a
-head-pose matrix. Per face, `data` holds (coordinates in full-resolution pixels):
+MediaPipe's Face Landmarker models (core/landmarker.py, run directly with LiteRT) look at each face of the decoded
+photo that is at least MIN_FACE_PX wide, in a square region around its box turned so that its BlazeFace eyes lie
+level; they give 478 landmarks, 52 blendshape scores and a head-pose matrix. Per face, `data` holds
+(coordinates in full-resolution pixels):
 
 - ``eyes_open`` (0-1, the less open eye: one closed eye spoils a portrait as much as two), ``eye_left`` and
   ``eye_right`` (the subject's left and right): calibrated probabilities, 0.5 is the decision. Each combines the
   blendshape blink score with the eye aspect ratio of the eyelid landmarks (see `EyeCalibration`); None when
-  the face is too small, turned too far or the landmarker finds no face in the crop.
+  the face is too small, turned too far or the landmark model finds no face in its region.
 - ``smile`` (0-1): mean of the mouthSmileLeft / mouthSmileRight blendshapes.
 - ``pose``: ``yaw`` (+ = face turned toward the image's right), ``pitch`` (+ = looking up), ``roll``
-  (+ = head tilted clockwise in the image), degrees, from the facial transformation matrix.
+  (+ = head tilted clockwise in the image), degrees, from the facial transformation matrix
+  (core/face_mesh_geometry.py: MediaPipe's geometry pipeline fitted to the landmarks).
 - ``landmarks``: ``right_eye``, ``left_eye`` (eye centres), ``mouth_right``, ``mouth_left`` (mouth corners).
 - ``cut_off``: the face box touches the photo's edge, or part of the face mesh lies outside the photo.
 - ``sharpness`` (0-1): core/photo_quality.py's blur measure on the face box (computed for every face).
@@ -28,7 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from albumsorter.core.face import Box, FaceResult, ScorerResult
@@ -37,18 +38,13 @@ from albumsorter.core.photo_quality import region_sharpness
 from albumsorter.core.scorers.base import ScorerSpec, ScoringContext
 
 KIND = "quality"
-LANDMARKER_ID = "face-landmarker-f16-v1"
+LANDMARKER_ID = "face-landmarker-f16-v1-litert"
 QUALITY_VERSION = 1  # bump when anything below changes what is stored
 
 # Faces narrower than this (box width in decoded pixels, the detection image of <= 1024 px) are not given to the
 # landmarker: its eye judgement falls apart below it (measured by shrinking labelled faces: scripts/bench_quality.py
 # --min-size). They still get cut_off and sharpness.
 MIN_FACE_PX = 40
-# The crop given to the landmarker: a square of CROP_MARGIN x the box's longer side around the box's centre
-# (BlazeFace's box runs brow to chin; the landmarker's own detector needs forehead and chin in view), resized to
-# CROP_SIZE (the landmark model's input is 256 px; smaller faces are enlarged, larger ones reduced).
-CROP_MARGIN = 1.6
-CROP_SIZE = 256
 # Turned further than this, the far eye is hidden and its lids are guessed: it is not judged; beyond
 # MAX_YAW_ANY, neither eye is.
 MAX_YAW_BOTH_EYES = 40.0
@@ -167,25 +163,6 @@ def head_pose(matrix: np.ndarray) -> dict[str, float]:
     return {"yaw": round(yaw, 1), "pitch": round(pitch, 1), "roll": round(roll, 1)}
 
 
-def face_crop(
-    image: np.ndarray, box: Box, margin: float = CROP_MARGIN, size: int = CROP_SIZE
-) -> tuple[np.ndarray, float, float, float]:
-    """A square crop around the box, padded with black where it leaves the image, resized to `size`.
-
-    Returns (crop, x0, y0, k): a crop pixel (u, v) is image pixel (x0 + u * k, y0 + v * k).
-    """
-    cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-    side = max(1, int(round(max(box[2] - box[0], box[3] - box[1]) * margin)))
-    x0, y0 = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
-    h, w = image.shape[:2]
-    crop = np.zeros((side, side, 3), dtype=np.uint8)
-    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-    if sx1 > sx0 and sy1 > sy0:
-        crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1, :3]
-    interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size, size), interpolation=interpolation), float(x0), float(y0), side / size
-
-
 def touches_edge(box: Box, width: float, height: float, edge: float = EDGE_PX) -> bool:
     return box[0] <= edge or box[1] <= edge or box[2] >= width - edge or box[3] >= height - edge
 
@@ -196,7 +173,7 @@ def _point(points: np.ndarray, idx: Sequence[int] | int, scale: float) -> list[f
 
 
 def _mesh_belongs_to(points: np.ndarray, box: Box) -> bool:
-    """The landmarker may pick a neighbour in a crowded crop: its eyes must lie inside this face's box."""
+    """A mesh whose eyes lie outside the face's box is another face or none (e.g. key points placed by guess)."""
     pad = 0.15 * (box[2] - box[0])
     for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
         x, y = points[list(ring), :2].mean(axis=0)
@@ -219,21 +196,16 @@ class QualityScorer:
         self._landmarker = landmarker or FaceLandmarker()
 
     def mesh_in_image(self, image: np.ndarray, box: Box) -> FaceMesh | None:
-        """The landmarker's view of one face, points in `image`'s pixels; None if it finds no face there."""
-        crop, x0, y0, k = face_crop(image, box)
-        mesh = self._landmarker.mesh(crop)
-        if mesh is None:
+        """The landmarker's view of the face in `box` (`image`'s pixels), points in `image`'s pixels; None if it
+        finds no face there, or its face is a neighbour's."""
+        mesh = self._landmarker.mesh(image, box)
+        if mesh is None or not _mesh_belongs_to(mesh.points, box):
             return None
-        points = mesh.points.copy()
-        points[:, 0] = points[:, 0] * k + x0
-        points[:, 1] = points[:, 1] * k + y0
-        points[:, 2] *= k
-        if not _mesh_belongs_to(points, box):
-            return None
-        return FaceMesh(points, mesh.blendshapes, mesh.matrix)
+        return mesh
 
-    def face_data(self, image: np.ndarray, box: Box, context: ScoringContext) -> dict:
+    def face_data(self, image: np.ndarray, face: FaceResult, context: ScoringContext) -> dict:
         h, w = image.shape[:2]
+        box = face.box
         data: dict = {
             "eyes_open": None,
             "eye_left": None,
@@ -277,7 +249,7 @@ class QualityScorer:
     def score(self, image: np.ndarray, faces: Sequence[FaceResult], context: ScoringContext) -> list[ScorerResult | None]:
         results: list[ScorerResult | None] = []
         for face in faces:
-            data = self.face_data(image, face.box, context)
+            data = self.face_data(image, face, context)
             eyes = data["eyes_open"]
             label = None if eyes is None else ("eyes_open" if eyes >= 0.5 else "eyes_closed")
             results.append(ScorerResult(KIND, self.model_id, label, data))

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""What the best-shot analysis (issue #11) costs on a crowd photo: 80 faces, every one at least 40 px wide.
+
+    .venv/bin/python scripts/bench_crowd.py [--shared ../shared] [--faces 80] [--repeats 5]
+
+../shared has no photo of 80 faces that large (the class photo's 74 faces are all under 40 px, so the landmarker
+never runs on them), so one is made: labelled expw_dev faces at least 96 px wide, each cut out with a margin and laid
+out in a grid of 10 per row on a 1024 px wide canvas (written to a temporary folder, never the repository). The
+app's own decode and detection find the faces; then each is timed on one core, after a warm-up:
+
+- the whole analysis of the photo (`Analyzer.analyse`) with every scorer, and with the expression scorer alone
+  (the pipeline before the best-shot analysis);
+- the difference is what the best-shot analysis adds: the photo measures (sharpness, exposure, grouping
+  signature) and the quality scorer (Face Landmarker, eyes, smile, pose, face sharpness) on every face.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from albumsorter.core.analysis import Analyzer, load_scorer_specs  # noqa: E402
+from albumsorter.core.decoding import decode_file  # noqa: E402
+from albumsorter.core.detection import DetectionSettings  # noqa: E402
+from albumsorter.core.scanning import FileEntry  # noqa: E402
+from albumsorter.core.scorers.quality import MIN_FACE_PX  # noqa: E402
+from training.datasets.expw import read_expw_labels  # noqa: E402
+
+COLUMNS, CELL = 10, 102  # 10 faces a row on a 1020 px wide canvas
+
+
+def crowd_photo(shared: Path, faces: int, out: Path) -> Path:
+    root = shared / "data" / "expw_dev"
+    rows = [r for r in read_expw_labels(root / "labels.csv") if r["box"][2] - r["box"][0] >= 96]
+    cells = []
+    for row in rows:
+        rgb = decode_file(root / row["path"]).rgb
+        left, top, right, bottom = row["box"]
+        side = max(right - left, bottom - top) * 1.5  # the face with its hair and chin: the detector's usual view
+        cx, cy = (left + right) / 2, (top + bottom) / 2
+        x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+        crop = rgb[y0 : int(cy + side / 2), x0 : int(cx + side / 2)]
+        if min(crop.shape[:2]) < 64:
+            continue
+        cells.append(cv2.resize(crop, (CELL, CELL), interpolation=cv2.INTER_AREA))
+        if len(cells) == faces:
+            break
+    rows_needed = -(-len(cells) // COLUMNS)
+    canvas = np.full((rows_needed * CELL, COLUMNS * CELL, 3), 128, dtype=np.uint8)
+    for i, cell in enumerate(cells):
+        r, c = divmod(i, COLUMNS)
+        canvas[r * CELL : (r + 1) * CELL, c * CELL : (c + 1) * CELL] = cell
+    path = out / "crowd.jpg"
+    cv2.imwrite(str(path), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return path
+
+
+def median_seconds(analyzer: Analyzer, entry: FileEntry, repeats: int) -> tuple[float, int, int]:
+    result = analyzer.analyse(entry)  # warm-up: models load, buffers are allocated
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = analyzer.analyse(entry)
+        times.append(time.perf_counter() - t)
+    judged = sum(1 for f in result.faces if (f.box[2] - f.box[0]) / (result.width / 1024) >= MIN_FACE_PX)
+    return statistics.median(times), len(result.faces), judged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument("--faces", type=int, default=80)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as one indexing worker has
+    card, specs = load_scorer_specs()
+    with tempfile.TemporaryDirectory(prefix="albumsorter-crowd-") as tmp:
+        path = crowd_photo(args.shared, args.faces, Path(tmp))
+        stat = path.stat()
+        entry = FileEntry(path, stat.st_size, stat.st_mtime_ns)
+        settings = DetectionSettings()
+        everything = Analyzer(specs, settings)
+        expression_only = Analyzer([s for s in specs if s.kind == "expression"], settings)
+        full, found, judged = median_seconds(everything, entry, args.repeats)
+        before, _, _ = median_seconds(expression_only, entry, args.repeats)
+        everything.close()
+        expression_only.close()
+    print(f"crowd photo: {found} faces found, {judged} at least {MIN_FACE_PX} px wide (decoded at 1024 px)")
+    print(f"whole analysis, every scorer:        {1000 * full:7.0f} ms (median of {args.repeats}, one core)")
+    print(f"whole analysis, expression only:     {1000 * before:7.0f} ms")
+    print(
+        f"the best-shot analysis adds:         {1000 * (full - before):7.0f} ms ({1000 * (full - before) / max(1, judged):.1f} ms a judged face)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -115,7 +115,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from albumsorter.core.faces import DetectorError
 
     try:
-        report = run_benchmark(folder, index_options(args), upscale_mp=args.upscale, baseline=not args.no_baseline)
+        report = run_benchmark(
+            folder, index_options(args), upscale_mp=args.upscale, baseline=not args.no_baseline, rounds=args.rounds
+        )
     except (ModelError, DetectorError) as exc:
         raise CliError(str(exc), EXIT_MODEL) from None
     print(report)
@@ -168,6 +170,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--upscale", type=float, metavar="MP", help="first make copies of the photos upscaled to MP megapixels (e.g. 12)"
     )
     p.add_argument("--no-baseline", action="store_true", help="skip timing a plain full-resolution Pillow decode")
+    p.add_argument(
+        "--rounds", type=int, default=1, metavar="N", help="time the decode and the pipeline N times, taking turns; show medians"
+    )
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("gui", help="open the window (the default without a command)")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -140,6 +141,33 @@ def read_file(path: Path | str) -> bytes:
         raise ReadError(f"cannot read file: {exc.strerror or exc}") from None
 
 
+_REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+# EXIF orientation -> the array operation that makes the photo upright (ImageOps.exif_transpose's table)
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: a.transpose(1, 0, 2)[:, ::-1],
+    7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
+    8: lambda a: a.transpose(1, 0, 2)[::-1],
+}
+
+
+def _plain_jpeg(data: bytes, image: Image.Image, reduction: int, orientation: int) -> np.ndarray | None:
+    """A complete colour JPEG decoded by OpenCV's libjpeg-turbo at the same DCT reduction, straight into an array:
+    the same pixels as Pillow's, without Pillow's copy out to NumPy (4-8 ms a 12 MP photo, issue #11). None for
+    anything else (grey, CMYK, multi-picture, no end marker: a truncated file), which Pillow decodes or rejects."""
+    if image.format != "JPEG" or image.mode != "RGB" or not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), _REDUCED[reduction] | cv2.IMREAD_IGNORE_ORIENTATION)
+    if bgr is None or bgr.ndim != 3 or bgr.shape[:2] != (image.height, image.width):  # the draft's size
+        return None
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    upright = _UPRIGHT.get(orientation)
+    return rgb if upright is None else np.ascontiguousarray(upright(rgb))
+
+
 def decode(data: bytes, max_side: int | None) -> DecodedPhoto:
     """Decode photo bytes upright, at no more than `max_side` pixels on the long side (None: full size).
 
@@ -157,19 +185,25 @@ def decode(data: bytes, max_side: int | None) -> DecodedPhoto:
     else:
         up_w, up_h = full_w, full_h
     try:
+        reduction = 1
         if max_side and fmt in ("JPEG", "MPO") and max(full_w, full_h) > max_side:
-            # Largest DCT reduction that still leaves at least ~90% of max_side.
+            # Largest DCT reduction that still leaves at least ~90% of max_side (Pillow's draft rule).
             need = max_side * 0.9 / max(full_w, full_h)
-            image.draft("RGB", (int(full_w * need) + 1, int(full_h * need) + 1))
-        image.seek(0)  # GIF/WebP animations: the first frame
-        image.load()
-        image = ImageOps.exif_transpose(image) if orientation != 1 else image
-        image = _to_rgb(image)
-        if max_side and max(image.size) > max_side:
-            factor = max_side / max(image.size)
-            size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
-            image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        rgb = np.asarray(image, dtype=np.uint8)
+            request = (int(full_w * need) + 1, int(full_h * need) + 1)
+            fits = min(full_w // request[0], full_h // request[1])
+            reduction = next(s for s in (8, 4, 2, 1) if fits >= s)
+            image.draft("RGB", request)
+        rgb: np.ndarray | None = _plain_jpeg(data, image, reduction, orientation)
+        if rgb is None:
+            image.seek(0)  # GIF/WebP animations: the first frame
+            image.load()
+            image = ImageOps.exif_transpose(image) if orientation != 1 else image
+            rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
+        if max_side and max(rgb.shape[:2]) > max_side:
+            # OpenCV's area averaging: as smooth as Pillow's reducing resize, at half the cost (issue #11)
+            factor = max_side / max(rgb.shape[:2])
+            size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     except PhotoError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:

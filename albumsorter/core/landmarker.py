@@ -137,10 +137,13 @@ def face_crop(
     side = max(1, int(round(max(box[2] - box[0], box[3] - box[1]) * margin)))
     x0, y0 = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
     h, w = image.shape[:2]
-    crop = np.zeros((side, side, 3), dtype=np.uint8)
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
-    if sx1 > sx0 and sy1 > sy0:
-        crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1, :3]
+    if (sx0, sy0, sx1, sy1) == (x0, y0, x0 + side, y0 + side):
+        crop = image[y0 : y0 + side, x0 : x0 + side, :3]  # inside the photo: no copy
+    else:
+        crop = np.zeros((side, side, 3), dtype=np.uint8)
+        if sx1 > sx0 and sy1 > sy0:
+            crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1, :3]
     interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interpolation), float(x0), float(y0), side / size
 

@@ -70,20 +70,24 @@ def blur_ratio(grey: np.ndarray, steps: tuple[np.ndarray, np.ndarray] | None = N
     worst = 0.0
     for axis, kernel in ((0, (1, REBLUR_TAPS)), (1, (REBLUR_TAPS, 1))):
         # axis 0: steps between rows, re-blurred vertically; cv2's kernel size is (width, height)
-        reblurred = cv2.blur(grey, kernel, borderType=cv2.BORDER_REFLECT)
         step = steps[axis]
         total = float(step.sum())
         if total <= 0.01 * step.size:  # flat (resizing leaves rounding dust): nothing to judge
             return 1.0
-        kept = neighbour_steps(reblurred)[axis]
+        kept = axis_steps(cv2.blur(grey, kernel, borderType=cv2.BORDER_REFLECT), axis)
         # What survives the re-blur: sum(steps) - sum(max(0, steps - kept)) = sum(min(steps, kept))
         worst = max(worst, float(cv2.min(step, kept).sum()) / total)
     return worst
 
 
+def axis_steps(grey: np.ndarray, axis: int) -> np.ndarray:
+    """Absolute differences between neighbouring pixels of a grey float32 image: between rows (axis 0) or columns."""
+    return cv2.absdiff(grey[1:, :], grey[:-1, :]) if axis == 0 else cv2.absdiff(grey[:, 1:], grey[:, :-1])
+
+
 def neighbour_steps(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Absolute differences between neighbouring pixels of a grey float32 image: (between rows, between columns)."""
-    return cv2.absdiff(grey[1:, :], grey[:-1, :]), cv2.absdiff(grey[:, 1:], grey[:, :-1])
+    """Both `axis_steps` of a grey float32 image: (between rows, between columns)."""
+    return axis_steps(grey, 0), axis_steps(grey, 1)
 
 
 def sharpness_from_ratio(ratio: float) -> float:

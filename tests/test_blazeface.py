@@ -13,7 +13,7 @@ import pytest
 from albumsorter.core import blazeface
 from albumsorter.core.decoding import decode_file
 from albumsorter.core.detection import DetectionSettings, find_faces
-from albumsorter.core.faces import DetectorError, FaceDetector, _import_mediapipe
+from albumsorter.core.faces import DetectorError, FaceDetector
 from albumsorter.core.geometry import iou
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
 from tests.conftest import SHARED_PHOTOS
@@ -61,9 +61,26 @@ def photos() -> list[Path]:
     return found
 
 
+def import_mediapipe():
+    """MediaPipe Tasks (a dependency kept for this comparison), without letting it import TensorFlow (seconds: it
+    only decorates its docs with it when it is installed, as it is for training)."""
+    import sys
+
+    blocked = "tensorflow" not in sys.modules
+    if blocked:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes `import tensorflow` fail fast
+    try:
+        import mediapipe
+        from mediapipe.tasks.python import vision
+    finally:
+        if blocked:
+            del sys.modules["tensorflow"]
+    return mediapipe, vision
+
+
 def mediapipe_faces(rgb: np.ndarray) -> list[tuple[tuple[float, ...], float, tuple[float, float]]]:
     """(box, score, right eye) of every face MediaPipe's own face detector finds with the same model and options."""
-    mp, vision = _import_mediapipe()
+    mp, vision = import_mediapipe()
     options = vision.FaceDetectorOptions(
         base_options=mp.tasks.BaseOptions(model_asset_buffer=detector_model_path().read_bytes()), min_detection_confidence=0.5
     )

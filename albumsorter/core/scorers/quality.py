@@ -1,15 +1,14 @@
 """The "quality" face scorer: are the eyes open, how much does the face smile, where does it look, is it sharp,
 is it cut by the photo's edge (issue #11).
 
-MediaPipe's Face Landmarker models (core/landmarker.py, run directly with LiteRT) look at each face of the decoded
-photo that is at least MIN_FACE_PX wide, in a square region around its box turned so that its BlazeFace eyes lie
-level; they give 478 landmarks, 52 blendshape scores and a head-pose matrix. Per face, `data` holds
-(coordinates in full-resolution pixels):
+MediaPipe's Face Landmarker models (core/landmarker.py, run directly with LiteRT) look at a square crop around
+each face of the decoded photo (never the whole photo) that is at least MIN_FACE_PX wide; they give 478 landmarks,
+52 blendshape scores and a head-pose matrix. Per face, `data` holds (coordinates in full-resolution pixels):
 
 - ``eyes_open`` (0-1, the less open eye: one closed eye spoils a portrait as much as two), ``eye_left`` and
   ``eye_right`` (the subject's left and right): calibrated probabilities, 0.5 is the decision. Each combines the
   blendshape blink score with the eye aspect ratio of the eyelid landmarks (see `EyeCalibration`); None when
-  the face is too small, turned too far or the landmark model finds no face in its region.
+  the face is too small, turned too far or the landmarker finds no face in the crop.
 - ``smile`` (0-1): mean of the mouthSmileLeft / mouthSmileRight blendshapes.
 - ``pose``: ``yaw`` (+ = face turned toward the image's right), ``pitch`` (+ = looking up), ``roll``
   (+ = head tilted clockwise in the image), degrees, from the facial transformation matrix
@@ -173,7 +172,7 @@ def _point(points: np.ndarray, idx: Sequence[int] | int, scale: float) -> list[f
 
 
 def _mesh_belongs_to(points: np.ndarray, box: Box) -> bool:
-    """A mesh whose eyes lie outside the face's box is another face or none (e.g. key points placed by guess)."""
+    """The landmarker may pick a neighbour in a crowded crop: its eyes must lie inside this face's box."""
     pad = 0.15 * (box[2] - box[0])
     for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
         x, y = points[list(ring), :2].mean(axis=0)

@@ -107,7 +107,7 @@ def test_closed_eyes_found_on_hand_labelled_faces(scorer, detector):
             photo = (row["file"], decoded, faces_in(detector, decoded.rgb))
         decoded, detected = photo[1], photo[2]
         box = (*(float(row[k]) / decoded.scale for k in ("left", "top", "right", "bottom")),)
-        face = labelled_face(detected, detector, decoded.rgb, box)  # the app's detection of the labelled face
+        face = labelled_face(detected, box)  # the app's detection of the labelled face
         data = scorer.face_data(decoded.rgb, face, ScoringContext(decoded.scale, decoded.width, decoded.height))
         if face.width < MIN_FACE_PX:
             assert data["eyes_open"] is None
@@ -139,7 +139,7 @@ def test_smiling_faces_smile_more_than_neutral_ones(scorer, detector):
         box = (*(float(row[k]) / decoded.scale for k in ("box_left", "box_top", "box_right", "box_bottom")),)
         if box[2] - box[0] < 2 * MIN_FACE_PX:
             continue
-        face = labelled_face(faces_in(detector, decoded.rgb), detector, decoded.rgb, box)
+        face = labelled_face(faces_in(detector, decoded.rgb), box)
         data = scorer.face_data(decoded.rgb, face, ScoringContext(decoded.scale, decoded.width, decoded.height))
         if data["smile"] is not None:
             smiles[row["label"]].append(data["smile"])

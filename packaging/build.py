@@ -38,7 +38,7 @@ DEFAULT_OPENCV = "opencv-python-headless>=4.10,<6"
 # is left alone: stripping auditwheel-patched libraries (numpy.libs, opencv*.libs, pillow.libs) breaks them.
 # zlib level of the .tar.gz / .zip: 6 for releases; the CI test uses 1 (about 3x faster, ~10 % bigger).
 ARCHIVE_LEVEL = int(os.environ.get("ALBUMSORTER_ARCHIVE_LEVEL", "6"))
-STRIP_ON_LINUX = ["mediapipe/tasks/c/libmediapipe.so", "ai_edge_litert/*.so"]
+STRIP_ON_LINUX = ["ai_edge_litert/*.so"]
 
 
 def log(msg: str) -> None:
@@ -183,7 +183,7 @@ def check_bundle(bundle: Path, overlay: Path | None) -> None:
         sys.exit(f"the bundle contains {', '.join(bad)}: check EXCLUDED_MODULES in packaging/bundle_rules.py")
     if overlay and any(inside.glob("opencv_contrib_python*")):
         sys.exit("the bundle still holds opencv-contrib-python's libraries although headless OpenCV was asked for")
-    for needed in ("models/face_detector", "models/expression/model.json", "resources/samples", "mediapipe"):
+    for needed in ("models/face_detector", "models/face_landmarker", "models/expression/model.json", "resources/samples"):
         if not (inside / needed).exists():
             sys.exit(f"the bundle lacks {needed}")
 
@@ -305,7 +305,6 @@ def notarize(app: Path) -> None:
 # --- size report ------------------------------------------------------------------------------------------------
 GROUPS = [
     ("OpenCV (cv2 + its FFmpeg, OpenBLAS)", ("cv2", "opencv_")),
-    ("MediaPipe (libmediapipe)", ("mediapipe",)),
     ("Qt 6 / PySide6", ("PySide6", "shiboken6")),
     ("LiteRT interpreter", ("ai_edge_litert",)),
     ("NumPy (+ OpenBLAS)", ("numpy",)),

@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 # --- Python packages never bundled ---------------------------------------------------------------------------
 # The training stack lives in the same development venv; none of it may reach the bundle.
 EXCLUDED_MODULES = [
-    # training / ML frameworks (MediaPipe imports TensorFlow only for docs when present; see core/faces.py)
+    # training / ML frameworks
     "tensorflow",
     "tensorflow_intel",
     "tensorflow_cpu",
@@ -29,8 +29,7 @@ EXCLUDED_MODULES = [
     "sklearn",
     "pandas",
     "training",
-    # MediaPipe's optional extras: matplotlib (drawing_utils; replaced by a stub at run time, see
-    # hooks/rthook_optional_modules.py), sounddevice (audio recording; MediaPipe guards that import)
+    # plotting and audio libraries of the development environment (training plots; MediaPipe's extras)
     "matplotlib",
     "mpl_toolkits",
     "sounddevice",
@@ -55,9 +54,8 @@ EXCLUDED_MODULES = [
     "pip",
     "setuptools",
     "wheel",
-    # MediaPipe and LiteRT parts the app does not use
-    "mediapipe.tasks.python.test",
-    "mediapipe.tasks.python.benchmark",
+    # MediaPipe (its models run with LiteRT; the package is for tests only) and LiteRT parts the app does not use
+    "mediapipe",
     "ai_edge_litert.tools",
     "ai_edge_litert.aot",
     "ai_edge_litert.vendors",
@@ -96,44 +94,8 @@ FORBIDDEN_IN_BUNDLE = [
     "ray",
     "pyarrow",
     "onnxruntime",
+    "mediapipe",  # the app runs MediaPipe's models with LiteRT; MediaPipe itself is only for tests (dev extra)
 ]
-
-
-def keep_module(name: str) -> bool:
-    """Which MediaPipe modules to bundle: everything but tests and benchmarks."""
-    parts = name.split(".")
-    return "test" not in parts and "testdata" not in parts and "benchmark" not in parts and not parts[-1].endswith("_test")
-
-
-def package_parts(package: str) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
-    """(hidden imports, datas, binaries) of an installed package, found by walking its folder.
-
-    What `--collect-all mediapipe` does, without importing MediaPipe in a helper process (which hangs ~20 s at exit
-    in PyInstaller's isolated child) and without its tests. MediaPipe loads libmediapipe through ctypes, so the
-    import analysis alone would miss it.
-    """
-    import importlib.util
-
-    spec = importlib.util.find_spec(package)  # a top-level package: located, not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"{package} is not installed in the build environment")
-    base = Path(list(spec.submodule_search_locations)[0])
-    hidden, datas, binaries = [], [], []
-    for f in sorted(base.rglob("*")):
-        if not f.is_file() or "__pycache__" in f.parts:
-            continue
-        rel = f.relative_to(base.parent)
-        dest_dir = str(rel.parent)
-        module = ".".join(rel.with_suffix("").parts)
-        if not keep_module(module if f.suffix == ".py" else str(rel.parent).replace("/", ".").replace("\\", ".")):
-            continue
-        if f.suffix == ".py":
-            hidden.append(module[: -len(".__init__")] if module.endswith(".__init__") else module)
-        elif f.suffix in (".so", ".dylib", ".dll", ".pyd") or ".so." in f.name:
-            binaries.append((str(f), dest_dir))
-        elif f.suffix not in (".pyc", ".pyi"):
-            datas.append((str(f), dest_dir))
-    return hidden, datas, binaries
 
 
 # --- files dropped after the analysis (destination paths, POSIX-style globs) ------------------------------------
@@ -184,9 +146,6 @@ DROPPED_FILES = [
     "ai_edge_litert/vendors/*",
     "ai_edge_litert/tools/*",
     "ai_edge_litert/aot/*",
-    # MediaPipe sources of its metadata schemas and tests
-    "mediapipe/tasks/python/test/*",
-    "mediapipe/tasks/python/benchmark/*",
 ]
 
 

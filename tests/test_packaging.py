@@ -115,7 +115,6 @@ def test_desktop_entry_and_icons():
         ("matplotlib/mpl-data/matplotlibrc", True),
         ("ai_edge_litert/libLiteRtWebGpuAccelerator.so", True),
         ("ai_edge_litert/_pywrap_litert_interpreter_wrapper.so", False),
-        ("mediapipe/tasks/c/libmediapipe.so", False),
         ("models/expression/model.tflite", False),
     ],
 )
@@ -126,15 +125,6 @@ def test_bundle_rules_drop(dest, dropped):
 def test_training_stack_is_excluded():
     for name in ("tensorflow", "keras", "jax", "torch", "matplotlib", "scipy", "training"):
         assert name in rules.EXCLUDED_MODULES
-
-
-def test_mediapipe_parts_without_tests():
-    if importlib.util.find_spec("mediapipe") is None:
-        pytest.skip("mediapipe not installed")
-    hidden, datas, binaries = rules.package_parts("mediapipe")
-    assert "mediapipe.tasks.python.vision.face_detector" in hidden
-    assert not [m for m in hidden if ".test" in m or ".benchmark" in m]
-    assert any("libmediapipe" in Path(src).name for src, _ in binaries), "the ctypes-loaded native library"
 
 
 def test_cv2_config_fix():

@@ -157,9 +157,9 @@ class FaceList(QWidget):
             self,
             self.faces[i],
             self.looks[i],
-            correct=lambda fid, label: self.correction_requested.emit(fid, label),
-            ignore=lambda fid, on: self.ignore_requested.emit(fid, on),
-            remove=lambda fid: self.remove_requested.emit(fid),
+            correct=self.correction_requested.emit,
+            ignore=self.ignore_requested.emit,
+            remove=self.remove_requested.emit,
             zoom=lambda: self.face_activated.emit(i),
         )
         menu.exec(self.list.viewport().mapToGlobal(pos))

@@ -153,16 +153,23 @@ def _iou_matrix(boxes: np.ndarray) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
+def litert_interpreter(model: bytes) -> Any:
+    """A LiteRT interpreter for a model's bytes on one thread (each indexing worker is a process of its own),
+    tensors allocated."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model, num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
 class BlazeFace:
     """One BlazeFace model run by LiteRT on one thread. Not thread-safe. Raises ValueError for a model whose input
     or outputs do not fit `layout`."""
 
     def __init__(self, model: bytes, layout: SsdLayout, min_score: float = 0.5, min_suppression: float = 0.3) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
         self.layout, self.min_score, self.min_suppression = layout, min_score, min_suppression
-        self._interpreter: Any = Interpreter(model_content=model, num_threads=1)
-        self._interpreter.allocate_tensors()
+        self._interpreter = litert_interpreter(model)
         (image,) = self._interpreter.get_input_details()
         outputs = {tuple(o["shape"][1:]): o["index"] for o in self._interpreter.get_output_details()}
         size = layout.input_size

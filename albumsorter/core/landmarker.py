@@ -20,7 +20,7 @@ import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 import cv2
 import numpy as np
@@ -148,14 +148,6 @@ def face_crop(
     return cv2.resize(crop, (size, size), interpolation=interpolation), float(x0), float(y0), side / size
 
 
-def _interpreter(model: bytes) -> Any:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_content=model, num_threads=1)
-    interpreter.allocate_tensors()
-    return interpreter
-
-
 class FaceLandmarker:
     """Runs the face mesh and blendshape models on faces of a photo. Not thread-safe: one instance per worker."""
 
@@ -166,8 +158,8 @@ class FaceLandmarker:
         try:
             members = bundle_members(data, (DETECTOR_MODEL, LANDMARKS_MODEL, BLENDSHAPES_MODEL, GEOMETRY_METADATA))
             self._detector = blazeface.BlazeFace(members[DETECTOR_MODEL], blazeface.SHORT_RANGE, MIN_DETECTION)
-            self._mesh_model = _interpreter(members[LANDMARKS_MODEL])
-            self._shape_model = _interpreter(members[BLENDSHAPES_MODEL])
+            self._mesh_model = blazeface.litert_interpreter(members[LANDMARKS_MODEL])
+            self._shape_model = blazeface.litert_interpreter(members[BLENDSHAPES_MODEL])
             self.geometry = FaceGeometry.parse(members[GEOMETRY_METADATA])
         except Exception as exc:
             raise LandmarkerError(f"face landmarker model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None

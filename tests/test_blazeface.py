@@ -12,7 +12,7 @@ import pytest
 
 from albumsorter.core import blazeface
 from albumsorter.core.decoding import decode_file
-from albumsorter.core.detection import DetectionSettings, find_faces
+from albumsorter.core.detection import DetectionSettings, find_faces, tiles_could_only_add_bystanders
 from albumsorter.core.faces import DetectorError, FaceDetector
 from albumsorter.core.geometry import iou
 from albumsorter.core.resources import detector_model_path, expression_model_card_path
@@ -134,24 +134,65 @@ class CountingDetector:
         self.calls += 1
         return self.detector.detect(rgb)
 
+    def detect_with_candidates(self, rgb, score):
+        self.calls += 1
+        return self.detector.detect_with_candidates(rgb, score)
+
+
+APP = DetectionSettings()
+EVERY_TILE = DetectionSettings(skip_tiles_behind_subjects=False, skip_tiles_without_hints=False)
+
+
+def runs_and_faces(detector: FaceDetector, rgb: np.ndarray, settings: DetectionSettings = APP) -> tuple[int, list]:
+    """(detector runs, faces) of `find_faces` on one photo."""
+    counting = CountingDetector(detector)
+    faces = find_faces(counting, rgb, settings)  # type: ignore[arg-type]
+    return counting.calls, faces
+
 
 def test_tiles_are_skipped_only_when_they_could_add_nothing_but_bystanders():
     """A portrait's face is tall enough that faces only tiles find would be bystanders: two runs (whole photo,
-    padded) and the same faces as with tiles; a group photo's faces are small: its tiles run."""
+    padded) and the same faces as with every tile; a group photo's faces are small: its tiles run."""
     with FaceDetector() as detector:
-        counting = CountingDetector(detector)
         # The astronaut's head and shoulders, enlarged to 1024 px: the face is ~28 % of the photo's side.
         astronaut = decode_file(SAMPLES / "astronaut.jpg", 1024).rgb
         (face,) = find_faces(detector, astronaut, DetectionSettings())
         cx, cy = round((face.box[0] + face.box[2]) / 2), round((face.box[1] + face.box[3]) / 2)
         crop = astronaut[max(0, cy - 170) : cy + 210, max(0, cx - 190) : cx + 190]
         portrait = cv2.resize(crop, (1024, round(1024 * crop.shape[0] / crop.shape[1])), interpolation=cv2.INTER_CUBIC)
-        skipped = find_faces(counting, portrait, DetectionSettings())  # type: ignore[arg-type]
-        assert counting.calls == 2 and len(skipped) == 1
-        with_tiles = find_faces(detector, portrait, DetectionSettings(skip_tiles_behind_subjects=False))
-        assert [f.box for f in with_tiles] == [f.box for f in skipped]
+        faces = detector.detect(portrait)
+        assert tiles_could_only_add_bystanders(faces, portrait.shape[1], portrait.shape[0], DetectionSettings())
+        runs, skipped = runs_and_faces(detector, portrait)
+        assert runs == 2 and len(skipped) == 1
+        assert [f.box for f in runs_and_faces(detector, portrait, EVERY_TILE)[1]] == [f.box for f in skipped]
 
-        counting.calls = 0
+        runs, faces = runs_and_faces(detector, decode_file(SAMPLES / "group.jpg", 1024).rgb)
+        assert runs > 2 and len(faces) >= 3
+
+
+def test_weaker_candidates_come_from_the_same_run_and_leave_the_faces_as_they_were():
+    group = decode_file(SAMPLES / "group.jpg", 1024).rgb
+    with FaceDetector() as detector:
+        faces, candidates = detector.detect_with_candidates(group, 0.1)
+        assert [(f.box, f.score) for f in faces] == [(f.box, f.score) for f in detector.detect(group)]
+        assert candidates and all(0.1 <= c.score < detector.min_confidence for c in candidates)
+        assert detector.detect_with_candidates(group, None)[1] == []
+
+
+def test_tiles_are_skipped_when_the_whole_photo_hints_at_no_more_faces():
+    """The astronaut alone (one face, nothing else face-like, not tall enough to skip the tiles behind it): two
+    runs, and every tile would have added nothing. The group sample's whole-photo pass finds two of its three
+    people, with weak candidates beside them: the tiles run and find the third."""
+    with FaceDetector() as detector:
+        astronaut = decode_file(SAMPLES / "astronaut.jpg", 1024).rgb
+        h, w = astronaut.shape[:2]
+        assert DetectionSettings().tile_side(w, h) is not None
+        assert not tiles_could_only_add_bystanders(detector.detect(astronaut), w, h, DetectionSettings())
+        runs, alone = runs_and_faces(detector, astronaut)
+        assert runs == 2 and len(alone) == 1
+        assert [f.box for f in runs_and_faces(detector, astronaut, EVERY_TILE)[1]] == [f.box for f in alone]
+
         group = decode_file(SAMPLES / "group.jpg", 1024).rgb
-        faces = find_faces(counting, group, DetectionSettings())  # type: ignore[arg-type]
-        assert counting.calls > 2 and len(faces) >= 3
+        assert len(detector.detect(group)) == 2
+        runs, faces = runs_and_faces(detector, group)
+        assert runs > 2 and len(faces) == 3 == len(runs_and_faces(detector, group, EVERY_TILE)[1])

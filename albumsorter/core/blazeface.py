@@ -182,13 +182,33 @@ class BlazeFace:
 
     def detect(self, rgb: np.ndarray) -> list[RawFace]:
         """Faces in an RGB uint8 image, in its pixels, best first."""
+        return self.detect_with_candidates(rgb, None)[0]
+
+    def detect_with_candidates(self, rgb: np.ndarray, candidate_score: float | None) -> tuple[list[RawFace], list[RawFace]]:
+        """The faces of `detect` and, from the same run, the weaker candidates: what scores at least
+        `candidate_score` but under the model's threshold (decoded on their own, so the faces stay exactly as
+        `detect` finds them). No candidates when `candidate_score` is None."""
         h, w = rgb.shape[:2]
         if h == 0 or w == 0:
-            return []
+            return [], []
         place = letterbox(np.ascontiguousarray(rgb, dtype=np.uint8), self._buffer[0])
         self._interpreter.set_tensor(self._input, self._buffer)
         self._interpreter.invoke()
         regressors = self._interpreter.get_tensor(self._regressors)[0]
         logits = self._interpreter.get_tensor(self._logits)[0, :, 0]
         found = decode_detections(regressors, logits, self.layout, self.min_score, self.min_suppression)
-        return [face for face in to_photo(found, place, w, h) if face.box[2] > face.box[0] and face.box[3] > face.box[1]]
+        weak = []
+        if candidate_score is not None and candidate_score < self.min_score:
+            weak = [
+                d
+                for d in decode_detections(regressors, logits, self.layout, candidate_score, self.min_suppression)
+                if d[0] < self.min_score
+            ]
+        return _in_photo(found, place, w, h), _in_photo(weak, place, w, h)
+
+
+def _in_photo(detections: list[tuple[float, np.ndarray, np.ndarray]], place: Letterbox, width: int, height: int) -> list[RawFace]:
+    """`to_photo`, without boxes that lie wholly outside the photo (in the letterbox's black)."""
+    return [
+        face for face in to_photo(detections, place, width, height) if face.box[2] > face.box[0] and face.box[3] > face.box[1]
+    ]

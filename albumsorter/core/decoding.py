@@ -168,6 +168,13 @@ def _plain_jpeg(data: bytes, image: Image.Image, reduction: int, orientation: in
     return rgb if upright is None else np.ascontiguousarray(upright(rgb))
 
 
+# A draft decode leaves 0.9-1.8 x max_side. The last step down is OpenCV's area averaging (as smooth as Pillow's
+# reducing resize, at half the cost), except for a mild one (a 3:2 or 16:9 12-MP photo drafted to 1061 or 1155
+# pixels): there bilinear sampling differs from it by 0.14 grey levels on average and costs 1 ms instead of 7-11
+# (area averaging has no fast path for a ratio that is not a whole number; issue #11).
+MILD_REDUCTION = 0.8
+
+
 def decode(data: bytes, max_side: int | None) -> DecodedPhoto:
     """Decode photo bytes upright, at no more than `max_side` pixels on the long side (None: full size).
 
@@ -200,10 +207,9 @@ def decode(data: bytes, max_side: int | None) -> DecodedPhoto:
             image = ImageOps.exif_transpose(image) if orientation != 1 else image
             rgb = np.asarray(_to_rgb(image), dtype=np.uint8)
         if max_side and max(rgb.shape[:2]) > max_side:
-            # OpenCV's area averaging: as smooth as Pillow's reducing resize, at half the cost (issue #11)
             factor = max_side / max(rgb.shape[:2])
             size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < MILD_REDUCTION else cv2.INTER_LINEAR)
     except PhotoError:
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as exc:

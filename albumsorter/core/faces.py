@@ -41,10 +41,15 @@ class FaceDetector:
             raise DetectorError(f"face detector model {path} cannot be loaded: {str(exc).splitlines()[0]}") from None
 
     def detect(self, rgb: np.ndarray) -> list[FaceResult]:
+        return self.detect_with_candidates(rgb, None)[0]
+
+    def detect_with_candidates(self, rgb: np.ndarray, candidate_score: float | None) -> tuple[list[FaceResult], list[FaceResult]]:
+        """(faces, weaker candidates scoring at least `candidate_score` but under `min_confidence`) of one run."""
         if self._model is None:
             raise DetectorError("the face detector was closed")
         rgb = rgb[:, :, :3] if rgb.ndim == 3 else np.repeat(rgb[:, :, None], 3, axis=2)
-        return [FaceResult(face.box, face.score, Landmarks.from_points(face.points)) for face in self._model.detect(rgb)]
+        faces, weak = self._model.detect_with_candidates(rgb, candidate_score)
+        return _results(faces), _results(weak)
 
     def close(self) -> None:
         self._model = None  # LiteRT frees the model with its interpreter
@@ -54,3 +59,7 @@ class FaceDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _results(faces: list[blazeface.RawFace]) -> list[FaceResult]:
+    return [FaceResult(face.box, face.score, Landmarks.from_points(face.points)) for face in faces]

@@ -28,6 +28,8 @@ import numpy as np
 SHARP_RATIO = 0.30
 BLURRY_RATIO = 0.80
 REBLUR_TAPS = 9  # the re-blur: a 1 x 9 box filter, as in the paper
+_REBLUR = np.full(REBLUR_TAPS, 1.0 / REBLUR_TAPS, dtype=np.float32)
+_NO_BLUR = np.ones(1, dtype=np.float32)
 LARGEST_REGION = 256  # larger regions are reduced to this side first (cost); blur below that scale is not seen
 
 # Photo sharpness is the sharpest part of the photo (the part in focus; a blurred background is wanted), over a
@@ -68,13 +70,15 @@ def blur_ratio(grey: np.ndarray, steps: tuple[np.ndarray, np.ndarray] | None = N
     if steps is None:
         steps = neighbour_steps(grey)
     worst = 0.0
-    for axis, kernel in ((0, (1, REBLUR_TAPS)), (1, (REBLUR_TAPS, 1))):
-        # axis 0: steps between rows, re-blurred vertically; cv2's kernel size is (width, height)
+    for axis in (0, 1):
+        # axis 0: steps between rows, re-blurred vertically (columns: horizontally)
         step = steps[axis]
         total = float(step.sum())
         if total <= 0.01 * step.size:  # flat (resizing leaves rounding dust): nothing to judge
             return 1.0
-        kept = axis_steps(cv2.blur(grey, kernel, borderType=cv2.BORDER_REFLECT), axis)
+        kx, ky = (_NO_BLUR, _REBLUR) if axis == 0 else (_REBLUR, _NO_BLUR)
+        # the box filter as a separable one: the same values (to 3e-5), 2-3 x faster on a tile view (issue #11)
+        kept = axis_steps(cv2.sepFilter2D(grey, -1, kx, ky, borderType=cv2.BORDER_REFLECT), axis)
         # What survives the re-blur: sum(steps) - sum(max(0, steps - kept)) = sum(min(steps, kept))
         worst = max(worst, float(cv2.min(step, kept).sum()) / total)
     return worst

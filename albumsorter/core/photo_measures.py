@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from albumsorter.core.grouping import capture_time, signature
-from albumsorter.core.photo_quality import exposure, photo_sharpness, to_grey
+from albumsorter.core.photo_quality import exposure, grey_u8, photo_sharpness, to_grey
 
 # Names the measures; a new value makes the next run measure every stored photo again (one decode each, no
 # detection).
@@ -25,6 +25,7 @@ class PhotoMeasures:
 
 def measure_photo(rgb: np.ndarray, file_bytes: bytes) -> PhotoMeasures:
     """`rgb`: the decoded upright photo (the pipeline's <= 1024 px copy); `file_bytes`: the file, for EXIF times."""
-    sig = signature(None, rgb, capture_time(file_bytes))
-    grey = to_grey(rgb)  # once for both measures
+    grey = grey_u8(rgb)  # once for the signature and both measures
+    sig = signature(None, grey, capture_time(file_bytes))
+    grey = to_grey(grey)
     return PhotoMeasures(round(photo_sharpness(grey), 4), round(exposure(grey), 4), sig.to_dict())

@@ -45,13 +45,16 @@ DARK_MEAN, BRIGHT_MEAN = 0.25, 0.75  # a mean grey level inside this range is fi
 DARK_ZERO, BRIGHT_ZERO = 0.03, 0.97  # ... and falls linearly to 0 at these
 
 
+def grey_u8(image: np.ndarray) -> np.ndarray:
+    """Grey uint8 from an RGB or grey uint8 image (the grey one itself)."""
+    if image.ndim == 3 and image.shape[2] >= 3:
+        return cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    return image[:, :, 0] if image.ndim == 3 else image
+
+
 def to_grey(image: np.ndarray) -> np.ndarray:
     """Grey float32 (0-255) from an RGB or grey uint8 image."""
-    if image.ndim == 3 and image.shape[2] >= 3:
-        image = cv2.cvtColor(np.ascontiguousarray(image[:, :, :3]), cv2.COLOR_RGB2GRAY)
-    elif image.ndim == 3:
-        image = image[:, :, 0]
-    return image.astype(np.float32, copy=False)
+    return grey_u8(image).astype(np.float32, copy=False)
 
 
 def blur_ratio(grey: np.ndarray, steps: tuple[np.ndarray, np.ndarray] | None = None) -> float:

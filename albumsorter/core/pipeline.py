@@ -226,9 +226,15 @@ class Indexer:
         report(None)
         return summary
 
+    def _calls_at_once(self) -> int:
+        """Photos handed to the analyzer at once: one a worker thread, or two a worker process (one queued behind
+        the one it works on, so that it never waits for the next photo while a result travels back)."""
+        workers = max(1, int(self.options.workers))
+        return 2 * workers if isinstance(self.analyzer, ProcessAnalyzer) else workers
+
     def _analyse_all(self, todo, known, summary, progress, report, flush, pending_writes, on_photo, control) -> None:
         """Feed the worker pool (a bounded window, so pause and cancel act quickly) and store results."""
-        workers = max(1, int(self.options.workers))
+        workers = self._calls_at_once()
         queue = deque(todo)
         in_flight: set[Future] = set()
         last_flush = time.perf_counter()
@@ -317,7 +323,7 @@ class Indexer:
         paths.update(unmeasured)
         todo = deque(sorted(paths))
         done = 0
-        workers = max(1, int(self.options.workers))
+        workers = self._calls_at_once()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="albumsorter-rescore") as pool:
             in_flight: dict[Future, int] = {}
             while todo or in_flight:

@@ -55,9 +55,10 @@ class DetectionSettings:
     skip_tiles_behind_subjects: bool = True
     # Without such a subject the tiles still mostly find nothing new: on 1,068 photos of expw_dev and ../shared
     # where they ran, they added a face to 279. Where the whole-photo pass found one or two faces and nothing else
-    # face-like (no candidate scoring `tile_hint_score` or more beside them) the tiles are skipped too: half the
-    # tile runs, no labelled expw_dev face lost, 6 real faces of 3,849 (scripts/eval_tile_skip.py). With no face at
-    # all (people far away) or a group (`group_faces` or more: smaller faces are likely) they always run.
+    # face-like (no candidate scoring `tile_hint_score` or more beside them) the tiles are skipped too: they run on
+    # 718 of those photos, no labelled expw_dev face is lost, and of 3,849 faces 5 go (3 bystanders, a fist, a face
+    # printed on a hoodie; scripts/eval_tile_skip.py). At 0.2 the group sample's third person was lost. With no face
+    # at all (people far away) or a group (`group_faces` or more: smaller faces are likely) they always run.
     skip_tiles_without_hints: bool = True
     tile_hint_score: float = 0.1
     group_faces: int = 3

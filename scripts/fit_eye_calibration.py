@@ -4,8 +4,9 @@
 
 Each labelled face (label open or closed; "unsure" faces are skipped) is decoded as the app decodes it (at most
 1024 px) and found as the app finds it (`labelled_face`: the app's detection overlapping the labelled box, else the
-labelled box), then given to `QualityScorer` exactly as in the app; faces at least 80 px wide are also shrunk to 64,
-48 and 40 px (the image reduced with INTER_AREA, the box scaled) so that the calibration sees small faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
+labelled box), then given to `QualityScorer` exactly as in the app (with the detection's eye points); faces at least
+80 px wide are also shrunk to 64, 48 and 40 px (the image reduced with INTER_AREA, the face found again by the
+app's detection in it: its own box and eye points) so that the calibration sees small faces too. Each judged eye becomes one row with its face's label; a logistic regression (L2, Newton steps, numpy
 only) on `EyeCalibration.features` gives P(eye open). A face is "closed" when its less open judged eye is
 below 0.5, which is what the scorer stores as `eyes_open`.
 
@@ -51,14 +52,21 @@ L2 = 1.0
 MATCH_IOU = 0.3  # as analysis.landmarks_for_box
 
 
+def matching_detection(detected: list[FaceResult], box: Box) -> FaceResult | None:
+    """The detection that overlaps `box` most, if it overlaps enough."""
+    best = max(detected, key=lambda f: iou(f.box, box), default=None)
+    return best if best is not None and iou(best.box, box) >= MATCH_IOU else None
+
+
 def labelled_face(detected: list[FaceResult], box: Box) -> FaceResult:
     """A hand-labelled face as the app would score it: the detection that overlaps the labelled box most, if it
-    overlaps enough (the landmarker's crop is built on the app's box); else the labelled box itself."""
-    best = max(detected, key=lambda f: iou(f.box, box), default=None)
-    if best is not None and iou(best.box, box) >= MATCH_IOU:
+    overlaps enough (the landmarker's crop is built on the app's box); else the labelled box itself (no key points:
+    the landmarker's short-range detector finds the eyes)."""
+    best = matching_detection(detected, box)
+    if best is not None:
         return best
     centre = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-    return FaceResult(box, 1.0, Landmarks.from_points([centre] * 6))  # key points unused by the landmarker
+    return FaceResult(box, 1.0, Landmarks.from_points([centre] * 6))
 
 
 def face_rows(shared: Path, scorer: QualityScorer, detector: FaceDetector) -> list[dict]:
@@ -82,10 +90,15 @@ def face_rows(shared: Path, scorer: QualityScorer, detector: FaceDetector) -> li
                 dsize = (max(1, round(image.shape[1] * factor)), max(1, round(image.shape[0] * factor)))
                 image = cv2.resize(image, dsize, interpolation=cv2.INTER_AREA)
             scaled = face.scaled(factor)
+            from_detection = matching_detection(detected, box) is not None
+            if size is not None:  # what the app finds in the smaller photo: its box and eye points
+                own = matching_detection(find_faces(detector, image, DetectionSettings()), scaled.box)
+                scaled, from_detection = (own, True) if own is not None else (scaled, False)
             face_px = scaled.width
             if face_px < MIN_FACE_PX:
                 continue
-            mesh = scorer.mesh_in_image(image, scaled.box)
+            eyes = (scaled.landmarks.right_eye, scaled.landmarks.left_eye) if from_detection else None
+            mesh = scorer.mesh_in_image(image, scaled.box, eyes)
             if mesh is None:
                 continue
             pose = head_pose(mesh.matrix)

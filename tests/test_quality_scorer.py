@@ -15,7 +15,7 @@ from albumsorter.core.decoding import decode_file
 from albumsorter.core.detection import DetectionSettings, find_faces
 from albumsorter.core.face import FaceResult, Landmarks
 from albumsorter.core.faces import FaceDetector
-from albumsorter.core.landmarker import FaceLandmarker, LandmarkerError, landmarker_model_path
+from albumsorter.core.landmarker import ROI_FROM_DETECTION_PX, FaceLandmarker, LandmarkerError, landmarker_model_path
 from albumsorter.core.photo_quality import exposure, photo_sharpness
 from albumsorter.core.scorers.base import FaceScorer, ScoringContext
 from albumsorter.core.scorers.quality import (
@@ -169,6 +169,39 @@ def test_result_is_complete_json_and_labelled_by_the_eyes(scorer, portrait):
     assert data["cut_off"] is False
     assert 0.0 <= data["sharpness"] <= 1.0 and 0.0 <= data["smile"] <= 1.0
     assert "blendshapes" not in data  # stored only on request
+
+
+def test_region_from_the_detection_agrees_with_the_short_range_detectors(scorer, detector):
+    """Faces of at least ROI_FROM_DETECTION_PX take the landmarker's region from the app's detection (no second
+    detection): on real faces of ../shared/photos its mesh lies where the short-range detector's does (landmarks within
+    3 % of the face's width, blink scores within 0.15, pose within 5 degrees, medians). A smaller face ignores the
+    detection's eye points: the same mesh as without them."""
+    require_shared(SHARED_PHOTOS)
+    landmarker = scorer._landmarker
+    compared, small = [], 0
+    for path in sorted(SHARED_PHOTOS.glob("*.jpg"))[:24]:
+        decoded = decode_file(path, 1024)
+        for face in faces_in(detector, decoded.rgb):
+            eyes = (face.landmarks.right_eye, face.landmarks.left_eye)
+            if MIN_FACE_PX <= face.width < ROI_FROM_DETECTION_PX and small < 5:
+                plain, with_eyes = landmarker.mesh(decoded.rgb, face.box), landmarker.mesh(decoded.rgb, face.box, eyes)
+                if plain is not None:
+                    small += 1
+                    assert with_eyes is not None and np.array_equal(plain.points, with_eyes.points)
+            if face.width >= ROI_FROM_DETECTION_PX:
+                short, direct = landmarker.mesh(decoded.rgb, face.box), landmarker.mesh(decoded.rgb, face.box, eyes)
+                if short is not None and direct is not None:
+                    a, b = head_pose(short.matrix), head_pose(direct.matrix)
+                    compared.append(
+                        (
+                            float(np.median(np.hypot(*(short.points[:, :2] - direct.points[:, :2]).T))) / face.width,
+                            abs(short.blendshapes["eyeBlinkLeft"] - direct.blendshapes["eyeBlinkLeft"]),
+                            max(abs(a[k] - b[k]) for k in ("yaw", "pitch", "roll")),
+                        )
+                    )
+    assert len(compared) >= 10 and small >= 1
+    moved, blink, turned = np.median(np.array(compared), axis=0)
+    assert moved < 0.03 and blink < 0.15 and turned < 5.0
 
 
 def test_blendshapes_are_kept_on_request(portrait):

@@ -8,8 +8,11 @@ it (the crop shows it large, so its box and eye points are steadier than the who
 of interest MediaPipe derives from that detection (box centre; turned so that the eyes lie level; 1.5 x the box)
 is warped to the mesh model's 256 x 256 input. The 146-point subset MediaPipe gives the blendshape model and the
 pose (face_mesh_geometry.py) follow MediaPipe's graphs (face_blendshapes_graph.cc, face_landmarks_detector_graph.cc).
-Taking the region straight from the whole-photo detection saved the short-range detector's ~1.7 ms but lost
-closed-eye precision / recall (0.68 / 0.68 against 0.75 / 0.74): its eye points are noisier on small faces.
+A face at least ROI_FROM_DETECTION_PX wide skips the crop and the short-range detector (~3.5 ms of ~13 a face):
+its region comes from the app's own detection, the box moved and scaled to where the short-range detector puts
+it on average (DETECTION_TO_ROI), turned by the detection's eye points, and warped straight from the photo. On
+smaller faces the detection's eye points are too coarse for that (closed-eye precision at 48 px fell from 0.76 to
+0.66), so they keep MediaPipe's way.
 """
 
 from __future__ import annotations
@@ -46,6 +49,17 @@ ROI_SCALE = 1.5  # MediaPipe's RectTransformationCalculator on the detection box
 # The pose is solved in this frame too, as MediaPipe solved it in the crop it was given.
 CROP_MARGIN = 1.6
 CROP_SIZE = 256
+# Faces at least this wide (decoded pixels) take their region straight from the app's detection: the short-range
+# detector (~3.5 ms a face with its crop) is only needed where the detection's eye points are too coarse. Closed-eye
+# precision / recall on the hand-labelled faces, cross-validated (scripts/fit_eye_calibration.py, each size found by
+# the app's detection): as shipped 0.709 / 0.759 at native size and 0.699 / 0.873 shrunk to 64 px; with the
+# short-range detector for every face 0.741 / 0.709 and 0.718 / 0.868. With the region from the detection for
+# smaller faces too, precision at 48 px fell from 0.76 to 0.66: there the short-range detector stays.
+ROI_FROM_DETECTION_PX = 64.0
+# Where the short-range detector's box lies against the app's detection box (medians over 299 faces at least 64 px
+# wide in 300 expw_dev photos; scripts/fit_detection_roi.py): centre moved by (dx, dy) x the box's long side, side x
+# ratio.
+DETECTION_TO_ROI = (0.0116, 0.0335, 0.9588)
 MIN_DETECTION = 0.5  # MediaPipe's min_face_detection_confidence default
 MIN_PRESENCE = 0.5  # sigmoid of the model's face flag; MediaPipe's min_face_presence_confidence default
 
@@ -169,9 +183,13 @@ class FaceLandmarker:
         self._shape_input = self._shape_model.get_input_details()[0]["index"]
         self._shape_output = self._shape_model.get_output_details()[0]["index"]
 
-    def mesh(self, image: np.ndarray, box: Box) -> FaceMesh | None:
+    def mesh(self, image: np.ndarray, box: Box, eyes: tuple[Point, Point] | None = None) -> FaceMesh | None:
         """The face in `box` (the app's detection) of an RGB uint8 image, points in the image's pixels; None when
-        the short-range detector finds no face in the crop or the mesh model says there is none."""
+        the short-range detector finds no face in the crop or the mesh model says there is none. `eyes` (the
+        detection's right and left eye, image pixels): for a face at least ROI_FROM_DETECTION_PX wide the region
+        comes straight from the detection (see DETECTION_TO_ROI), without the short-range detector."""
+        if eyes is not None and box[2] - box[0] >= ROI_FROM_DETECTION_PX:
+            return self._mesh_from_detection(image, box, eyes)
         crop, x0, y0, k = face_crop(image, box)
         found = self._detector.detect(crop)
         if not found:
@@ -186,6 +204,27 @@ class FaceLandmarker:
         points[:, :2] = points[:, :2] * k + (x0, y0)
         points[:, 2] *= k
         return FaceMesh(points, shapes, matrix)
+
+    def _mesh_from_detection(self, image: np.ndarray, box: Box, eyes: tuple[Point, Point]) -> FaceMesh | None:
+        """The mesh with its region taken from the app's detection: its box moved and scaled as the short-range
+        detector's box lies on average (DETECTION_TO_ROI), turned by the detection's eyes; warped from the image."""
+        dx, dy, ratio = DETECTION_TO_ROI
+        side = max(box[2] - box[0], box[3] - box[1])
+        cx, cy = (box[0] + box[2]) / 2.0 + dx * side, (box[1] + box[3]) / 2.0 + dy * side
+        half = ratio * side / 2.0
+        found = self._mesh_in_crop(image, (cx - half, cy - half, cx + half, cy + half), eyes[0], eyes[1])
+        if found is None:
+            return None
+        points, shapes = found
+        # the pose solved in the frame the short-range path uses (the crop face_crop would make), so both agree
+        crop_side = max(1, int(round(side * CROP_MARGIN)))
+        x0 = int(round((box[0] + box[2]) / 2.0 - crop_side / 2.0))
+        y0 = int(round((box[1] + box[3]) / 2.0 - crop_side / 2.0))
+        k = crop_side / CROP_SIZE
+        local = points.copy()
+        local[:, :2] = (local[:, :2] - (x0, y0)) / k
+        local[:, 2] /= k
+        return FaceMesh(points, shapes, self.geometry.pose_matrix(local / CROP_SIZE))
 
     def _mesh_in_crop(
         self, crop: np.ndarray, box: Box, right_eye: Point, left_eye: Point

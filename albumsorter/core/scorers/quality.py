@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from albumsorter.core.face import Box, FaceResult, ScorerResult
+from albumsorter.core.face import Box, FaceResult, Point, ScorerResult
 from albumsorter.core.landmarker import FaceLandmarker, FaceMesh, LandmarkerError, landmarker_model_path
 from albumsorter.core.photo_quality import region_sharpness
 from albumsorter.core.scorers.base import ScorerSpec, ScoringContext
 
 KIND = "quality"
-LANDMARKER_ID = "face-landmarker-f16-v1-litert"
+LANDMARKER_ID = "face-landmarker-f16-v1-litert-roi64"
 QUALITY_VERSION = 1  # bump when anything below changes what is stored
 
 # Faces narrower than this (box width in decoded pixels, the detection image of <= 1024 px) are not given to the
@@ -194,10 +194,10 @@ class QualityScorer:
         self.model_id = quality_model_id(self.calibration)
         self._landmarker = landmarker or FaceLandmarker()
 
-    def mesh_in_image(self, image: np.ndarray, box: Box) -> FaceMesh | None:
-        """The landmarker's view of the face in `box` (`image`'s pixels), points in `image`'s pixels; None if it
-        finds no face there, or its face is a neighbour's."""
-        mesh = self._landmarker.mesh(image, box)
+    def mesh_in_image(self, image: np.ndarray, box: Box, eyes: tuple[Point, Point] | None = None) -> FaceMesh | None:
+        """The landmarker's view of the face in `box` (`image`'s pixels; `eyes`: the detection's eye points, see
+        FaceLandmarker.mesh), points in `image`'s pixels; None if it finds no face there, or its face is a neighbour's."""
+        mesh = self._landmarker.mesh(image, box, eyes)
         if mesh is None or not _mesh_belongs_to(mesh.points, box):
             return None
         return mesh
@@ -215,7 +215,8 @@ class QualityScorer:
             "cut_off": touches_edge(box, w, h),
             "sharpness": round(region_sharpness(image, box), 3),
         }
-        mesh = self.mesh_in_image(image, box) if box[2] - box[0] >= MIN_FACE_PX else None
+        eyes = (face.landmarks.right_eye, face.landmarks.left_eye)
+        mesh = self.mesh_in_image(image, box, eyes) if box[2] - box[0] >= MIN_FACE_PX else None
         if mesh is None:
             return data
         points, shapes, scale = mesh.points, mesh.blendshapes, context.scale

@@ -140,6 +140,12 @@ def roi_transform(box: Box, right_eye: Point, left_eye: Point, scale: float = RO
     return np.array([[cos, -sin, centre[0] - (cos - sin) * half], [sin, cos, centre[1] - (sin + cos) * half]], dtype=np.float64)
 
 
+def crop_square(box: Box, margin: float = CROP_MARGIN) -> tuple[int, int, int]:
+    """(left, top, side) in whole pixels of the square `face_crop` cuts around the box."""
+    side = max(1, int(round(max(box[2] - box[0], box[3] - box[1]) * margin)))
+    return int(round((box[0] + box[2]) / 2.0 - side / 2.0)), int(round((box[1] + box[3]) / 2.0 - side / 2.0)), side
+
+
 def face_crop(
     image: np.ndarray, box: Box, margin: float = CROP_MARGIN, size: int = CROP_SIZE
 ) -> tuple[np.ndarray, float, float, float]:
@@ -147,9 +153,7 @@ def face_crop(
 
     Returns (crop, x0, y0, k): a crop pixel (u, v) is image pixel (x0 + u * k, y0 + v * k).
     """
-    cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-    side = max(1, int(round(max(box[2] - box[0], box[3] - box[1]) * margin)))
-    x0, y0 = int(round(cx - side / 2.0)), int(round(cy - side / 2.0))
+    x0, y0, side = crop_square(box, margin)
     h, w = image.shape[:2]
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
     if (sx0, sy0, sx1, sy1) == (x0, y0, x0 + side, y0 + side):
@@ -196,7 +200,7 @@ class FaceLandmarker:
             return None
         middle = CROP_SIZE / 2.0  # a crop of a crowd can hold a neighbour too: the face in the middle is ours
         face = min(found, key=lambda f: ((f.box[0] + f.box[2]) / 2 - middle) ** 2 + ((f.box[1] + f.box[3]) / 2 - middle) ** 2)
-        local = self._mesh_in_crop(crop, face.box, face.points[0], face.points[1])
+        local = self._mesh_at(crop, face.box, face.points[0], face.points[1])
         if local is None:
             return None
         points, shapes = local
@@ -212,24 +216,23 @@ class FaceLandmarker:
         side = max(box[2] - box[0], box[3] - box[1])
         cx, cy = (box[0] + box[2]) / 2.0 + dx * side, (box[1] + box[3]) / 2.0 + dy * side
         half = ratio * side / 2.0
-        found = self._mesh_in_crop(image, (cx - half, cy - half, cx + half, cy + half), eyes[0], eyes[1])
+        found = self._mesh_at(image, (cx - half, cy - half, cx + half, cy + half), eyes[0], eyes[1])
         if found is None:
             return None
         points, shapes = found
         # the pose solved in the frame the short-range path uses (the crop face_crop would make), so both agree
-        crop_side = max(1, int(round(side * CROP_MARGIN)))
-        x0 = int(round((box[0] + box[2]) / 2.0 - crop_side / 2.0))
-        y0 = int(round((box[1] + box[3]) / 2.0 - crop_side / 2.0))
+        x0, y0, crop_side = crop_square(box)
         k = crop_side / CROP_SIZE
         local = points.copy()
         local[:, :2] = (local[:, :2] - (x0, y0)) / k
         local[:, 2] /= k
         return FaceMesh(points, shapes, self.geometry.pose_matrix(local / CROP_SIZE))
 
-    def _mesh_in_crop(
+    def _mesh_at(
         self, crop: np.ndarray, box: Box, right_eye: Point, left_eye: Point
     ) -> tuple[np.ndarray, dict[str, float]] | None:
-        """(478 x 3 points in the crop's pixels, blendshape scores) of the face detected at `box`, or None."""
+        """(478 x 3 points in `crop`'s pixels, blendshape scores) of the face at `box` with these eyes, or None.
+        `crop`: the short-range path's crop, or the whole photo when the region comes from the app's detection."""
         to_crop = roi_transform(box, right_eye, left_eye)
         window = cv2.warpAffine(
             crop,

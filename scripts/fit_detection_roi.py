@@ -55,11 +55,9 @@ def main() -> int:
             if box[2] - box[0] < lm.ROI_FROM_DETECTION_PX:
                 continue
             crop, x0, y0, k = lm.face_crop(photo.rgb, box)
-            found = landmarker._detector.detect(crop)
-            if not found:
+            best = landmarker.face_in_crop(crop)
+            if best is None:
                 continue
-            middle = lm.CROP_SIZE / 2.0  # the face in the middle, as FaceLandmarker.mesh picks it
-            best = min(found, key=lambda f: ((f.box[0] + f.box[2]) / 2 - middle) ** 2 + ((f.box[1] + f.box[3]) / 2 - middle) ** 2)
             compare(landmarker, photo.rgb, face, agreement, meshes, seconds)
             short = [v * k + o for v, o in zip(best.box, (x0, y0, x0, y0))]
             side = max(box[2] - box[0], box[3] - box[1])

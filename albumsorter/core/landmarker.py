@@ -195,11 +195,9 @@ class FaceLandmarker:
         if eyes is not None and box[2] - box[0] >= ROI_FROM_DETECTION_PX:
             return self._mesh_from_detection(image, box, eyes)
         crop, x0, y0, k = face_crop(image, box)
-        found = self._detector.detect(crop)
-        if not found:
+        face = self.face_in_crop(crop)
+        if face is None:
             return None
-        middle = CROP_SIZE / 2.0  # a crop of a crowd can hold a neighbour too: the face in the middle is ours
-        face = min(found, key=lambda f: ((f.box[0] + f.box[2]) / 2 - middle) ** 2 + ((f.box[1] + f.box[3]) / 2 - middle) ** 2)
         local = self._mesh_at(crop, face.box, face.points[0], face.points[1])
         if local is None:
             return None
@@ -208,6 +206,17 @@ class FaceLandmarker:
         points[:, :2] = points[:, :2] * k + (x0, y0)
         points[:, 2] *= k
         return FaceMesh(points, shapes, matrix)
+
+    def face_in_crop(self, crop: np.ndarray) -> blazeface.RawFace | None:
+        """The short-range detector's face in a `face_crop`: a crop of a crowd can hold a neighbour too, so the face
+        nearest the middle is ours; None when it finds none."""
+        middle = CROP_SIZE / 2.0
+        found = self._detector.detect(crop)
+        return min(
+            found,
+            key=lambda f: ((f.box[0] + f.box[2]) / 2 - middle) ** 2 + ((f.box[1] + f.box[3]) / 2 - middle) ** 2,
+            default=None,
+        )
 
     def _mesh_from_detection(self, image: np.ndarray, box: Box, eyes: tuple[Point, Point]) -> FaceMesh | None:
         """The mesh with its region taken from the app's detection: its box moved and scaled as the short-range
